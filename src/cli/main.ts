@@ -1,0 +1,57 @@
+/** `aaaproxy <command>`: the command-line entry point. Each command has its own --help. */
+import { readFileSync } from 'node:fs';
+import { runCheckConfig } from './check-config.js';
+import { runDaemon } from './run.js';
+import { runUsers } from './users.js';
+
+const USAGE = `Usage: aaaproxy <command> [options]
+
+Commands:
+  run            run the daemon in the foreground
+  check-config   validate a config file and everything it names
+  users          manage the local users file (add, passwd, del, list, unlock)
+  version        print the version
+
+Run 'aaaproxy <command> --help' for a command's options.
+`;
+
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'run':
+      return runDaemon(rest);
+    case 'check-config':
+      return runCheckConfig(rest);
+    case 'users':
+      return runUsers(rest);
+    case 'version':
+    case '--version':
+      process.stdout.write(`aaaproxy ${packageVersion()}\n`);
+      return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`aaaproxy: unknown command '${command}'\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    // run keeps the process alive through its sockets; other commands end here.
+    if (code !== -1) process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`aaaproxy: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

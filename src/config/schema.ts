@@ -1,0 +1,155 @@
+/**
+ * The configuration schema: every key, its type and its default, in one place.
+ * Relative paths are resolved against the directory of the config file by load.ts.
+ */
+import { z } from 'zod';
+import { isIP } from 'node:net';
+import { ipToBigInt, parseCidr } from './cidr.js';
+
+const Tristate = z.enum(['yes', 'no', 'auto']);
+
+const IpAddress = z.string().refine((s) => isIP(s) !== 0, { message: 'must be an IPv4 or IPv6 address' });
+const Cidr = z.string().refine((s) => parseCidr(s) !== undefined, {
+  message: 'must be an IP address or CIDR prefix (e.g. 192.0.2.0/24, 2001:db8::/32)',
+});
+const Port = z.number().int().min(0).max(65535);
+
+export const ListenerSchema = z
+  .object({
+    type: z.enum(['auth', 'acct']),
+    address: IpAddress,
+    /** 0 asks the kernel for a free port (tests); the bound port is logged. */
+    port: Port,
+    /** SO_RCVBUF; large enough that bursts are not dropped by the kernel. */
+    receive_buffer_bytes: z.number().int().min(65536).default(4 * 1024 * 1024),
+  })
+  .strict();
+
+export const ClientSchema = z
+  .object({
+    name: z.string().min(1),
+    address: Cidr,
+    secret: z.string().min(1, 'must not be empty'),
+    /** BlastRADIUS (FreeRADIUS 3.2.5 semantics): require Message-Authenticator in Access-Request. */
+    require_message_authenticator: Tristate.default('auto'),
+    /** BlastRADIUS: drop Access-Request with Proxy-State but without Message-Authenticator. */
+    limit_proxy_state: Tristate.default('auto'),
+  })
+  .strict();
+
+export const LockoutSchema = z
+  .object({
+    attempts: z.number().int().min(1).default(3),
+    minutes: z.number().positive().default(10),
+  })
+  .strict();
+
+export const LocalUsersSchema = z
+  .object({
+    file: z.string().min(1),
+    lockout: LockoutSchema.default({ attempts: 3, minutes: 10 }),
+  })
+  .strict();
+
+export const AccountingLogSchema = z
+  .object({
+    path: z.string().min(1),
+    /** Group commit: records arriving within this window share one fsync. */
+    group_commit_ms: z.number().min(0).max(1000).default(2),
+    rotate: z
+      .object({
+        max_bytes: z.number().int().min(1024).default(100 * 1024 * 1024),
+        keep: z.number().int().min(1).default(10),
+      })
+      .strict()
+      .default({ max_bytes: 100 * 1024 * 1024, keep: 10 }),
+  })
+  .strict();
+
+export const DuplicatesSchema = z
+  .object({
+    /** RFC 5080 §2.2.2: how long a reply is kept for retransmissions. */
+    window_seconds: z.number().min(0).max(300).default(5),
+    max_entries: z.number().int().min(1).default(262144),
+  })
+  .strict();
+
+export const AdminSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    address: IpAddress.default('127.0.0.1'),
+    port: Port.default(9812),
+  })
+  .strict();
+
+export const LogSchema = z
+  .object({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+    /** auto: human-readable on a terminal, JSON lines otherwise. */
+    format: z.enum(['auto', 'json', 'pretty']).default('auto'),
+  })
+  .strict();
+
+const ConfigBase = z
+  .object({
+    listeners: z.array(ListenerSchema).min(1),
+    clients: z.array(ClientSchema).min(1),
+    local_users: LocalUsersSchema,
+    accounting: z.object({ log: AccountingLogSchema }).strict(),
+    duplicates: DuplicatesSchema.default({ window_seconds: 5, max_entries: 262144 }),
+    /** Extra dictionary files or directories in FreeRADIUS format, loaded after the built-in ones. */
+    dictionaries: z.array(z.string()).default([]),
+    admin: AdminSchema.default({ enabled: true, address: '127.0.0.1', port: 9812 }),
+    log: LogSchema.default({ level: 'info', format: 'auto' }),
+  })
+  .strict();
+
+export const ConfigSchema = ConfigBase.superRefine(checkWholeConfig);
+
+/** Canonical text of an address, so that `::1` and `0:0:0:0:0:0:0:1` compare equal. */
+function addressKey(address: string): string {
+  const ip = ipToBigInt(address);
+  return ip ? `${ip.family}/${ip.value}` : address;
+}
+
+/**
+ * Checks that need more than one key. zod runs them once every field has the right type, but a
+ * field may still have failed its own refinement (a bad CIDR), so nothing here trusts one.
+ * Each issue carries the path of the later offender so the loader can name its line.
+ */
+function checkWholeConfig(c: z.output<typeof ConfigBase>, ctx: z.RefinementCtx): void {
+  const listeners = new Map<string, number>();
+  c.listeners.forEach((l, i) => {
+    if (l.port === 0) return; // each port-0 listener gets its own kernel-chosen port
+    const key = `${l.type} ${addressKey(l.address)} ${l.port}`;
+    const first = listeners.get(key);
+    if (first === undefined) listeners.set(key, i);
+    else ctx.addIssue({ code: 'custom', path: ['listeners', i, 'port'], message: `duplicate listener: same type, address and port as listeners[${first}]` });
+  });
+
+  const names = new Map<string, number>();
+  const prefixes = new Map<string, number>();
+  c.clients.forEach((cl, i) => {
+    const sameName = names.get(cl.name);
+    if (sameName === undefined) names.set(cl.name, i);
+    else ctx.addIssue({ code: 'custom', path: ['clients', i, 'name'], message: `duplicate client name, also used by clients[${sameName}]` });
+    // Compare the parsed prefix: 10.0.0.1/24 and 10.0.0.0/24 match the same NASes.
+    const cidr = parseCidr(cl.address);
+    if (!cidr) return;
+    const prefix = `${cidr.family}/${cidr.network}/${cidr.prefixLength}`;
+    const samePrefix = prefixes.get(prefix);
+    if (samePrefix === undefined) prefixes.set(prefix, i);
+    else ctx.addIssue({ code: 'custom', path: ['clients', i, 'address'], message: `same prefix as clients[${samePrefix}], so only one of them could ever match` });
+  });
+
+  const admin = c.admin;
+  if (admin.enabled && admin.port !== 0) {
+    const clash = c.listeners.findIndex((l) => l.port === admin.port && addressKey(l.address) === addressKey(admin.address));
+    if (clash >= 0) ctx.addIssue({ code: 'custom', path: ['admin', 'port'], message: `same address and port as listeners[${clash}]` });
+  }
+}
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type ListenerConfig = z.infer<typeof ListenerSchema>;
+export type ClientConfig = z.infer<typeof ClientSchema>;
+export type Tristate = z.infer<typeof Tristate>;

@@ -1,0 +1,303 @@
+/**
+ * Composition root: builds every part from a Config, starts them in order, reloads by
+ * validate-then-swap, and closes in reverse order.
+ */
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { AccountingLog } from '../accounting/accounting-log.js';
+import { handleAccountingRequest } from '../accounting/accounting-handler.js';
+import { handleAccessRequest } from '../auth/access-handler.js';
+import { LocalUsersBackend } from '../auth/local/local-backend.js';
+import { LockoutTracker } from '../auth/local/lockout.js';
+import { loadUsersFile, type LocalUser } from '../auth/local/users-file.js';
+import { isLoopbackAddress } from '../config/cidr.js';
+import { loadConfigFile } from '../config/load.js';
+import type { Config, ListenerConfig } from '../config/schema.js';
+import type { ConfigIssue } from '../config/yaml-loader.js';
+import { AdminServer } from '../observability/admin-http.js';
+import { createLogger } from '../observability/logger.js';
+import { Metrics } from '../observability/metrics.js';
+import { Dictionary, DictionaryError } from '../radius/dictionary.js';
+import { ClientTable } from '../server/clients.js';
+import { DuplicateCache } from '../server/duplicates.js';
+import { DROP_REASONS, RadiusFront, type ListenerContext } from '../server/front.js';
+import { UdpEndpoint, type Peer } from '../transport/udp.js';
+import { registerAdminRoutes } from './admin-routes.js';
+import { DaemonObserver } from './observer.js';
+
+export const BUILTIN_DICTIONARY = fileURLToPath(new URL('../../../dictionaries/dictionary', import.meta.url));
+
+export class StartupError extends Error {
+  constructor(
+    readonly code: 'AAA_ERR_CONFIG_INVALID' | 'AAA_ERR_BIND_FAILED',
+    readonly issues: ConfigIssue[],
+  ) {
+    super(issues.map((i) => (i.line > 0 ? `${i.file}:${i.line}:${i.column}: ${i.key}: ${i.message}` : `${i.file}: ${i.message}`)).join('\n'));
+  }
+}
+
+/** Everything a reload may replace, validated as a whole before anything is swapped. */
+interface Prepared {
+  config: Config;
+  users: Map<string, LocalUser>;
+}
+
+interface RunningListener {
+  key: string;
+  config: ListenerConfig;
+  endpoint: UdpEndpoint;
+  context: ListenerContext;
+}
+
+function listenerKey(l: ListenerConfig): string {
+  return `${l.type}|${l.address}|${l.port}`;
+}
+
+/** Loads a dictionary set: the built-in files, then the admin's own. */
+export function loadDictionary(extra: readonly string[]): Dictionary {
+  const dict = new Dictionary();
+  dict.load(BUILTIN_DICTIONARY);
+  for (const path of extra) dict.load(path);
+  return dict;
+}
+
+/** Validates a config file and everything it names (users file, dictionaries) without side effects. */
+export async function prepare(configPath: string, dict?: Dictionary): Promise<{ ok: true; prepared: Prepared; dict: Dictionary } | { ok: false; errors: ConfigIssue[] }> {
+  const loaded = await loadConfigFile(configPath);
+  if (!loaded.ok) return loaded;
+  const config = loaded.config;
+  let dictionary = dict;
+  if (!dictionary) {
+    try {
+      dictionary = loadDictionary(config.dictionaries);
+    } catch (err) {
+      if (err instanceof DictionaryError) return { ok: false, errors: [{ file: err.file, line: err.line, column: 1, key: 'dictionaries', message: err.reason }] };
+      return { ok: false, errors: [{ file: configPath, line: 0, column: 0, key: 'dictionaries', message: (err as Error).message }] };
+    }
+  }
+  const users = await loadUsersFile(config.local_users.file, dictionary);
+  if (!users.ok) return users;
+  const errors = demoExposure(config, users.users, configPath);
+  if (errors.length > 0) return { ok: false, errors };
+  return { ok: true, prepared: { config, users: users.users }, dict: dictionary };
+}
+
+/** Demo accounts may only be served on loopback listeners. */
+function demoExposure(config: Config, users: Map<string, LocalUser>, configPath: string): ConfigIssue[] {
+  const demo = [...users.values()].filter((u) => u.demo && u.enabled).map((u) => u.name);
+  if (demo.length === 0) return [];
+  return config.listeners
+    .map((l, i) => ({ l, i }))
+    .filter(({ l }) => !isLoopbackAddress(l.address))
+    .map(({ l, i }) => ({
+      file: configPath,
+      line: 0,
+      column: 0,
+      key: `listeners[${i}].address`,
+      message: `listener ${l.address} is not loopback while demo user(s) ${demo.join(', ')} are enabled in ${config.local_users.file}; remove or disable them first`,
+    }));
+}
+
+export class Daemon {
+  private readonly listeners = new Map<string, RunningListener>();
+  private admin: AdminServer | undefined;
+  private ready = false;
+  private closing: Promise<void> | undefined;
+  private reloading: Promise<{ ok: boolean; errors?: ConfigIssue[] }> | undefined;
+
+  private constructor(
+    private readonly configPath: string,
+    private config: Config,
+    private readonly dict: Dictionary,
+    private log: Logger,
+    private readonly metrics: Metrics,
+    private readonly observer: DaemonObserver,
+    private readonly backend: LocalUsersBackend,
+    private accountingLog: AccountingLog,
+    private readonly front: RadiusFront,
+  ) {}
+
+  /** Validates, binds every listener and the admin endpoint; throws StartupError on failure. */
+  static async start(configPath: string, logOverride?: Logger): Promise<Daemon> {
+    const p = await prepare(configPath);
+    if (!p.ok) throw new StartupError('AAA_ERR_CONFIG_INVALID', p.errors);
+    const { config, users } = p.prepared;
+    const log = logOverride ?? createLogger({ level: config.log.level, format: config.log.format });
+    const metrics = new Metrics();
+    metrics.initDropReasons(DROP_REASONS);
+    const lockout = new LockoutTracker(config.local_users.lockout);
+    const observer = new DaemonObserver(log, metrics, () => lockout.lockedUsers().length);
+    const backend = new LocalUsersBackend(users, p.dict, lockout, observer);
+    const accountingLog = new AccountingLog(accountingOptions(config), observer);
+    await accountingLog.open();
+    const dict = p.dict;
+    const front = new RadiusFront(
+      new ClientTable(config.clients),
+      {
+        access: (packet, client) => handleAccessRequest(backend, packet, client),
+        accounting: (packet, client, peer) => handleAccountingRequest(daemon.accountingLog, dict, packet, client, peer),
+      },
+      observer,
+    );
+    const daemon = new Daemon(configPath, config, dict, log, metrics, observer, backend, accountingLog, front);
+    metrics.beforeRender = () => daemon.sampleGauges();
+    try {
+      await daemon.openListeners(config.listeners);
+      await daemon.startAdmin();
+    } catch (err) {
+      await daemon.close();
+      throw err;
+    }
+    daemon.ready = true;
+    log.info({ config: configPath, clients: config.clients.length, users: users.size, attributes: dict.attributeCount }, 'aaaproxy started');
+    return daemon;
+  }
+
+  get logger(): Logger {
+    return this.log;
+  }
+
+  get lockout(): LockoutTracker {
+    return this.backend.lockout;
+  }
+
+  /** The bound address of each listener, in config order (tests use port 0). */
+  boundListeners(): { type: string; address: string; port: number }[] {
+    return [...this.listeners.values()].map((l) => ({ type: l.config.type, ...l.endpoint.address! }));
+  }
+
+  private async openListeners(configs: readonly ListenerConfig[]): Promise<void> {
+    const opened: RunningListener[] = [];
+    try {
+      for (const cfg of configs) {
+        const key = listenerKey(cfg);
+        if (this.listeners.has(key)) continue;
+        opened.push(await this.openListener(cfg, key));
+      }
+    } catch (err) {
+      await Promise.all(opened.map((l) => l.endpoint.close()));
+      const e = err as NodeJS.ErrnoException;
+      throw new StartupError('AAA_ERR_BIND_FAILED', [{ file: this.configPath, line: 0, column: 0, key: 'listeners', message: `cannot bind: ${e.message}` }]);
+    }
+    for (const l of opened) this.listeners.set(l.key, l);
+  }
+
+  private async openListener(cfg: ListenerConfig, key: string): Promise<RunningListener> {
+    const duplicates = new DuplicateCache(this.config.duplicates.window_seconds * 1000, this.config.duplicates.max_entries);
+    let endpoint: UdpEndpoint;
+    const context: ListenerContext = {
+      kind: cfg.type,
+      duplicates,
+      send: (buf: Buffer, peer: Peer) => endpoint.send(buf, peer),
+    };
+    endpoint = new UdpEndpoint(
+      { address: cfg.address, port: cfg.port, receiveBufferBytes: cfg.receive_buffer_bytes },
+      (msg, peer) => this.front.handleDatagram(context, msg, peer),
+      (err) => this.log.error({ err, listener: key }, 'socket error'),
+    );
+    const bound = await endpoint.start();
+    this.log.info({ type: cfg.type, address: bound.address, port: bound.port }, 'listening');
+    return { key, config: cfg, endpoint, context };
+  }
+
+  private async startAdmin(): Promise<void> {
+    const a = this.config.admin;
+    if (!a.enabled) return;
+    if (!isLoopbackAddress(a.address)) this.log.warn({ address: a.address }, 'admin HTTP is reachable beyond loopback');
+    this.admin = new AdminServer({ address: a.address, port: a.port, metrics: this.metrics, logger: this.log, readiness: () => this.ready });
+    registerAdminRoutes(this.admin, this);
+    await this.admin.start();
+  }
+
+  adminAddress(): Promise<{ address: string; port: number }> | undefined {
+    return this.admin?.start();
+  }
+
+  /** Refreshes the gauges that are sampled rather than counted. */
+  sampleGauges(): void {
+    let entries = 0;
+    for (const l of this.listeners.values()) entries += l.context.duplicates.size;
+    this.metrics.setDuplicateCacheEntries(entries);
+    this.metrics.setLockedUsers(this.backend.lockout.lockedUsers().length);
+  }
+
+  /**
+   * SIGHUP: validate the new config and users file; on any error keep serving the old
+   * config. Otherwise open new listeners first, then swap clients, users, lockout policy,
+   * accounting log and log level, and close listeners that are gone.
+   */
+  reload(): Promise<{ ok: boolean; errors?: ConfigIssue[] }> {
+    this.reloading ??= this.doReload().finally(() => {
+      this.reloading = undefined;
+    });
+    return this.reloading;
+  }
+
+  private async doReload(): Promise<{ ok: boolean; errors?: ConfigIssue[] }> {
+    const fail = (errors: ConfigIssue[]) => {
+      this.metrics.configReloaded('failed');
+      for (const e of errors) this.log.error({ file: e.file, line: e.line, key: e.key }, `reload refused: ${e.message}`);
+      return { ok: false, errors };
+    };
+    const p = await prepare(this.configPath, this.dict);
+    if (!p.ok) return fail(p.errors);
+    const next = p.prepared.config;
+    const restartOnly = ['admin', 'dictionaries', 'duplicates'].filter(
+      (k) => JSON.stringify(next[k as keyof Config]) !== JSON.stringify(this.config[k as keyof Config]),
+    );
+    if (restartOnly.length > 0) this.log.warn({ keys: restartOnly }, 'these settings change only on restart');
+
+    let newLog: AccountingLog | undefined;
+    if (JSON.stringify(next.accounting) !== JSON.stringify(this.config.accounting)) {
+      newLog = new AccountingLog(accountingOptions(next), this.observer);
+      try {
+        await newLog.open();
+      } catch (err) {
+        return fail([{ file: this.configPath, line: 0, column: 0, key: 'accounting.log.path', message: (err as Error).message }]);
+      }
+    }
+    try {
+      await this.openListeners(next.listeners);
+    } catch (err) {
+      await newLog?.close();
+      return fail((err as StartupError).issues);
+    }
+    // The swap: synchronous, so no datagram sees half of it.
+    const wanted = new Set(next.listeners.map(listenerKey));
+    const gone = [...this.listeners.values()].filter((l) => !wanted.has(l.key));
+    for (const l of gone) this.listeners.delete(l.key);
+    this.front.swapClients(new ClientTable(next.clients));
+    this.backend.swapUsers(p.prepared.users);
+    this.backend.lockout.setPolicy(next.local_users.lockout);
+    const oldLog = newLog ? this.accountingLog : undefined;
+    if (newLog) this.accountingLog = newLog;
+    this.log.level = next.log.level;
+    this.config = next;
+
+    await Promise.all(gone.map((l) => l.endpoint.close()));
+    await oldLog?.close();
+    this.metrics.configReloaded('ok');
+    this.log.info({ clients: next.clients.length, users: p.prepared.users.size }, 'config reloaded');
+    return { ok: true };
+  }
+
+  /** SIGTERM: stop taking packets, let accepted work finish, flush the accounting log. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.ready = false;
+      await this.reloading;
+      await Promise.all([...this.listeners.values()].map((l) => l.endpoint.close()));
+      this.listeners.clear();
+      await this.admin?.close();
+      await this.accountingLog.close();
+      await this.backend.close();
+      this.log.info('aaaproxy stopped');
+    })();
+    return this.closing;
+  }
+}
+
+function accountingOptions(config: Config) {
+  const l = config.accounting.log;
+  return { path: l.path, groupCommitMs: l.group_commit_ms, maxBytes: l.rotate.max_bytes, keep: l.rotate.keep };
+}

@@ -1,0 +1,77 @@
+/**
+ * Turns core events into metrics and log lines. The core modules only know the observer
+ * interfaces they declare; this is the one place that knows pino and prom-client.
+ */
+import type { Logger } from 'pino';
+import type { AccountingLogObserver } from '../accounting/accounting-log.js';
+import type { LocalAuthObserver } from '../auth/local/local-backend.js';
+import type { Metrics } from '../observability/metrics.js';
+import { Code, codeName } from '../radius/codes.js';
+import type { DropReason, FrontObserver, HandlerReply } from '../server/front.js';
+import type { Peer } from '../transport/udp.js';
+
+/** At most one log line per (reason, source address) in this interval; the rest are counted. */
+const DROP_LOG_INTERVAL_MS = 10_000;
+const MAX_DROP_LOG_KEYS = 10_000;
+
+export class DaemonObserver implements FrontObserver, LocalAuthObserver, AccountingLogObserver {
+  private readonly dropLogged = new Map<string, { at: number; suppressed: number }>();
+
+  constructor(
+    private log: Logger,
+    private readonly metrics: Metrics,
+    private readonly lockedCount: () => number,
+  ) {}
+
+  setLogger(log: Logger): void {
+    this.log = log;
+  }
+
+  dropped(reason: DropReason, peer: Peer, client: string | undefined, detail?: unknown): void {
+    this.metrics.packetDropped(reason);
+    const key = `${reason}|${peer.address}`;
+    const now = Date.now();
+    const seen = this.dropLogged.get(key);
+    if (seen && now - seen.at < DROP_LOG_INTERVAL_MS) {
+      seen.suppressed++;
+      return;
+    }
+    if (this.dropLogged.size >= MAX_DROP_LOG_KEYS) this.dropLogged.clear();
+    this.dropLogged.set(key, { at: now, suppressed: 0 });
+    const fields: Record<string, unknown> = { reason, peer: `${peer.address}:${peer.port}` };
+    if (client !== undefined) fields['client'] = client;
+    if (seen?.suppressed) fields['suppressed'] = seen.suppressed;
+    if (detail instanceof Error) fields['err'] = detail;
+    else if (detail !== undefined) fields['detail'] = detail;
+    if (reason === 'handler_failed') this.log.error(fields, 'request failed');
+    else this.log.warn(fields, 'packet dropped');
+  }
+
+  duplicate(result: 'resent' | 'in_progress', client: string): void {
+    this.metrics.duplicate(result);
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ client, result }, 'duplicate request');
+  }
+
+  completed(client: string, code: number, reply: HandlerReply, seconds: number): void {
+    this.metrics.requestCompleted(client, codeName(code), reply.result, seconds);
+    if (code === Code.AccountingRequest) this.metrics.accountingRecord(reply.reason ?? 'missing');
+    // Rejects are security events and are logged; accepts only at debug, to keep the hot path lean.
+    if (reply.result === 'reject') {
+      this.log.info({ client, user: reply.user, reason: reply.reason }, 'access rejected');
+    } else if (this.log.isLevelEnabled('debug')) {
+      this.log.debug({ client, code: codeName(code), result: reply.result, user: reply.user, reason: reply.reason }, 'request completed');
+    }
+  }
+
+  lockedOut(user: string): void {
+    this.metrics.lockout();
+    this.metrics.setLockedUsers(this.lockedCount());
+    this.log.warn({ user }, 'user locked out after repeated wrong passwords');
+  }
+
+  committed(records: number, seconds: number): void {
+    this.metrics.accountingFsynced();
+    this.metrics.accountingCommitted(seconds);
+    if (this.log.isLevelEnabled('trace')) this.log.trace({ records, seconds }, 'accounting batch committed');
+  }
+}

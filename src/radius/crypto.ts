@@ -1,0 +1,213 @@
+/**
+ * RADIUS cryptography over wire buffers: authenticators, Message-Authenticator,
+ * attribute hiding. Secrets and authenticators are always passed in.
+ * Randomness comes only from node:crypto.
+ */
+import { createHash, createHmac, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
+import { HEADER_LENGTH } from './packet.js';
+import { Attr } from './attribute-types.js';
+
+const ZERO_AUTHENTICATOR = Buffer.alloc(16);
+const MESSAGE_AUTHENTICATOR_LENGTH = 16;
+
+export function randomAuthenticator(): Buffer {
+  return randomBytes(16);
+}
+
+function md5(...parts: Buffer[]): Buffer {
+  const h = createHash('md5');
+  for (const p of parts) h.update(p);
+  return h.digest();
+}
+
+/**
+ * Response Authenticator (RFC 2865 §3, RFC 2866 §3, RFC 5176 §2.3):
+ * MD5(Code + Identifier + Length + Request Authenticator + Attributes + Secret).
+ * Writes it into buf, which must hold the Request Authenticator in its authenticator field.
+ */
+export function signResponseAuthenticator(buf: Buffer, secret: Buffer): void {
+  const digest = md5(buf, secret);
+  digest.copy(buf, 4);
+}
+
+/** Checks a reply against the Request Authenticator of the request it answers. */
+export function verifyResponseAuthenticator(buf: Buffer, requestAuthenticator: Buffer, secret: Buffer): boolean {
+  const received = buf.subarray(4, HEADER_LENGTH);
+  const length = buf.readUInt16BE(2);
+  const h = createHash('md5');
+  h.update(buf.subarray(0, 4));
+  h.update(requestAuthenticator);
+  h.update(buf.subarray(HEADER_LENGTH, length));
+  h.update(secret);
+  return timingSafeEqual(h.digest(), received);
+}
+
+/**
+ * Request Authenticator of Accounting-Request (RFC 2866 §3) and Disconnect/CoA-Request
+ * (RFC 5176 §2.3): MD5 over the packet with 16 zero octets in the authenticator field, plus secret.
+ */
+export function signComputedRequestAuthenticator(buf: Buffer, secret: Buffer): void {
+  ZERO_AUTHENTICATOR.copy(buf, 4);
+  const digest = md5(buf, secret);
+  digest.copy(buf, 4);
+}
+
+export function verifyComputedRequestAuthenticator(buf: Buffer, secret: Buffer): boolean {
+  const length = buf.readUInt16BE(2);
+  const h = createHash('md5');
+  h.update(buf.subarray(0, 4));
+  h.update(ZERO_AUTHENTICATOR);
+  h.update(buf.subarray(HEADER_LENGTH, length));
+  h.update(secret);
+  return timingSafeEqual(h.digest(), buf.subarray(4, HEADER_LENGTH));
+}
+
+/**
+ * Finds the value offset of the Message-Authenticator attribute in a wire packet,
+ * or -1. Assumes the packet already passed decodePacket.
+ */
+export function findMessageAuthenticatorOffset(buf: Buffer): number {
+  const length = buf.readUInt16BE(2);
+  let offset = HEADER_LENGTH;
+  while (offset + 2 <= length) {
+    const attrLength = buf[offset + 1]!;
+    if (attrLength < 2) return -1;
+    if (buf[offset] === Attr.MessageAuthenticator) return offset + 2;
+    offset += attrLength;
+  }
+  return -1;
+}
+
+/**
+ * HMAC-MD5 over the packet with the Message-Authenticator value zeroed (RFC 3579 §3.2) and
+ * `authenticatorForMac` in the authenticator field: the Request Authenticator for Access-Request,
+ * Status-Server and every response; zeros for Accounting, Disconnect and CoA requests
+ * (RFC 5176 §3.1, RFC 5997 §3).
+ */
+function messageAuthenticatorDigest(
+  buf: Buffer,
+  valueOffset: number,
+  authenticatorForMac: Buffer,
+  secret: Buffer,
+): Buffer {
+  const length = buf.readUInt16BE(2);
+  const h = createHmac('md5', secret);
+  h.update(buf.subarray(0, 4));
+  h.update(authenticatorForMac);
+  h.update(buf.subarray(HEADER_LENGTH, valueOffset));
+  h.update(ZERO_AUTHENTICATOR);
+  h.update(buf.subarray(valueOffset + MESSAGE_AUTHENTICATOR_LENGTH, length));
+  return h.digest();
+}
+
+export function signMessageAuthenticator(
+  buf: Buffer,
+  valueOffset: number,
+  authenticatorForMac: Buffer,
+  secret: Buffer,
+): void {
+  messageAuthenticatorDigest(buf, valueOffset, authenticatorForMac, secret).copy(buf, valueOffset);
+}
+
+export function verifyMessageAuthenticator(
+  buf: Buffer,
+  valueOffset: number,
+  authenticatorForMac: Buffer,
+  secret: Buffer,
+): boolean {
+  const length = buf.readUInt16BE(2);
+  if (valueOffset + MESSAGE_AUTHENTICATOR_LENGTH > length || buf[valueOffset - 1] !== 18) return false;
+  const expected = messageAuthenticatorDigest(buf, valueOffset, authenticatorForMac, secret);
+  return timingSafeEqual(expected, buf.subarray(valueOffset, valueOffset + MESSAGE_AUTHENTICATOR_LENGTH));
+}
+
+export { ZERO_AUTHENTICATOR };
+
+/** RFC 2865 §5.2: passwords are at most 128 octets. */
+export const MAX_USER_PASSWORD_LENGTH = 128;
+
+/**
+ * User-Password hiding (RFC 2865 §5.2): pad to a multiple of 16 with NULs;
+ * c(1) = p(1) xor MD5(S + RA), c(i) = p(i) xor MD5(S + c(i-1)).
+ */
+export function hideUserPassword(password: Buffer, secret: Buffer, requestAuthenticator: Buffer): Buffer {
+  if (password.length > MAX_USER_PASSWORD_LENGTH) {
+    throw new RangeError(`User-Password is ${password.length} octets, RFC 2865 §5.2 allows 128`);
+  }
+  const padded = Math.max(16, Math.ceil(password.length / 16) * 16);
+  const out = Buffer.alloc(padded);
+  password.copy(out);
+  let previous = requestAuthenticator;
+  for (let i = 0; i < padded; i += 16) {
+    const b = md5(secret, previous);
+    for (let j = 0; j < 16; j++) out[i + j] = out[i + j]! ^ b[j]!;
+    previous = out.subarray(i, i + 16);
+  }
+  return out;
+}
+
+/** Reverses hideUserPassword; undefined when the length is not 16..128 in steps of 16. */
+export function revealUserPassword(hidden: Buffer, secret: Buffer, requestAuthenticator: Buffer): Buffer | undefined {
+  if (hidden.length < 16 || hidden.length > MAX_USER_PASSWORD_LENGTH || hidden.length % 16 !== 0) return undefined;
+  const out = Buffer.allocUnsafe(hidden.length);
+  let previous = requestAuthenticator;
+  for (let i = 0; i < hidden.length; i += 16) {
+    const b = md5(secret, previous);
+    for (let j = 0; j < 16; j++) out[i + j] = hidden[i + j]! ^ b[j]!;
+    previous = hidden.subarray(i, i + 16);
+  }
+  let end = out.length;
+  while (end > 0 && out[end - 1] === 0) end--;
+  return out.subarray(0, end);
+}
+
+/**
+ * Salt encryption shared by Tunnel-Password (RFC 2868 §3.5) and MS-MPPE-Send/Recv-Key
+ * (RFC 2548 §2.4.2): Salt (2 octets, high bit set) + encrypted(length octet + data + padding),
+ * b(1) = MD5(S + R + A), b(i) = MD5(S + c(i-1)). R is the Request Authenticator of the
+ * request being answered.
+ */
+export function encryptSalted(plain: Buffer, secret: Buffer, requestAuthenticator: Buffer, salt?: Buffer): Buffer {
+  if (plain.length > 239) throw new RangeError(`salted value is ${plain.length} octets, at most 239 fit`);
+  const s = salt ?? randomFillSync(Buffer.allocUnsafe(2));
+  const body = Math.ceil((plain.length + 1) / 16) * 16;
+  const out = Buffer.alloc(2 + body);
+  out[0] = s[0]! | 0x80; // RFC 2868 §3.5: the most significant bit of the salt MUST be set.
+  out[1] = s[1]!;
+  out[2] = plain.length;
+  plain.copy(out, 3);
+  let b = md5(secret, requestAuthenticator, out.subarray(0, 2));
+  for (let i = 2; i < out.length; i += 16) {
+    for (let j = 0; j < 16; j++) out[i + j] = out[i + j]! ^ b[j]!;
+    if (i + 16 < out.length) b = md5(secret, out.subarray(i, i + 16));
+  }
+  return out;
+}
+
+export function decryptSalted(value: Buffer, secret: Buffer, requestAuthenticator: Buffer): Buffer | undefined {
+  if (value.length < 18 || (value.length - 2) % 16 !== 0) return undefined;
+  const out = Buffer.allocUnsafe(value.length - 2);
+  let b = md5(secret, requestAuthenticator, value.subarray(0, 2));
+  for (let i = 2; i < value.length; i += 16) {
+    for (let j = 0; j < 16; j++) out[i - 2 + j] = value[i + j]! ^ b[j]!;
+    b = md5(secret, value.subarray(i, i + 16));
+  }
+  const length = out[0]!;
+  if (length > out.length - 1) return undefined;
+  return out.subarray(1, 1 + length);
+}
+
+/**
+ * CHAP (RFC 1994 §4.1, RFC 2865 §5.3): CHAP-Password is Ident (1) + MD5(Ident + secret + challenge).
+ * The challenge is CHAP-Challenge if present, else the Request Authenticator.
+ */
+export function verifyChapPassword(chapPassword: Buffer, password: Buffer, challenge: Buffer): boolean {
+  if (chapPassword.length !== 17) return false;
+  const expected = md5(chapPassword.subarray(0, 1), password, challenge);
+  return timingSafeEqual(expected, chapPassword.subarray(1));
+}
+
+export function computeChapPassword(ident: number, password: Buffer, challenge: Buffer): Buffer {
+  const id = Buffer.from([ident & 0xff]);
+  return Buffer.concat([id, md5(id, password, challenge)]);
+}

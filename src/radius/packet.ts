@@ -1,0 +1,176 @@
+/**
+ * Wire format of a RADIUS packet (RFC 2865 §3, §5). Pure: no secrets, no I/O.
+ * Attribute values are views into the datagram, so decoding copies nothing.
+ */
+import { isKnownCode } from './codes.js';
+import { Attr, isExtendedType, isLongExtendedType } from './attribute-types.js';
+
+export const HEADER_LENGTH = 20;
+/** RFC 2865 §3: minimum length is 20, maximum 4096. */
+export const MIN_PACKET_LENGTH = 20;
+export const MAX_PACKET_LENGTH = 4096;
+/** RFC 2865 §5: Length covers Type, Length and Value; one octet, so at most 253 value octets. */
+export const MAX_ATTRIBUTE_VALUE_LENGTH = 253;
+
+export interface RawAttribute {
+  type: number;
+  value: Buffer;
+}
+
+export interface RadiusPacket {
+  code: number;
+  identifier: number;
+  /** 16 octets: Request or Response Authenticator as received. */
+  authenticator: Buffer;
+  attributes: RawAttribute[];
+}
+
+/** The closed set of reasons a datagram is refused; each labels a drop metric. */
+export type DecodeFailure =
+  | 'packet_too_short'
+  | 'packet_too_long'
+  | 'length_field_invalid'
+  | 'length_exceeds_datagram'
+  | 'unknown_code'
+  | 'attribute_header_truncated'
+  | 'attribute_length_invalid'
+  | 'attribute_overflows_packet'
+  | 'extended_attribute_too_short';
+
+export const DECODE_FAILURES: readonly DecodeFailure[] = [
+  'packet_too_short',
+  'packet_too_long',
+  'length_field_invalid',
+  'length_exceeds_datagram',
+  'unknown_code',
+  'attribute_header_truncated',
+  'attribute_length_invalid',
+  'attribute_overflows_packet',
+  'extended_attribute_too_short',
+];
+
+export type DecodeResult = { ok: true; packet: RadiusPacket } | { ok: false; reason: DecodeFailure };
+
+export interface DecodeOptions {
+  /** RFC 7930 raises the limit for RADIUS over TLS; UDP keeps 4096. */
+  maxLength?: number;
+}
+
+export function decodePacket(buf: Buffer, opts?: DecodeOptions): DecodeResult {
+  const maxLength = opts?.maxLength ?? MAX_PACKET_LENGTH;
+  // RFC 2865 §3: shorter than the minimum length is silently discarded.
+  if (buf.length < MIN_PACKET_LENGTH) return { ok: false, reason: 'packet_too_short' };
+  const length = buf.readUInt16BE(2);
+  if (length < MIN_PACKET_LENGTH) return { ok: false, reason: 'length_field_invalid' };
+  if (length > maxLength) return { ok: false, reason: 'packet_too_long' };
+  // RFC 2865 §3: a packet shorter than its Length field is discarded; octets past it are padding.
+  if (length > buf.length) return { ok: false, reason: 'length_exceeds_datagram' };
+  const code = buf[0]!;
+  if (!isKnownCode(code)) return { ok: false, reason: 'unknown_code' };
+
+  const attributes: RawAttribute[] = [];
+  let offset = HEADER_LENGTH;
+  while (offset < length) {
+    if (offset + 2 > length) return { ok: false, reason: 'attribute_header_truncated' };
+    const type = buf[offset]!;
+    const attrLength = buf[offset + 1]!;
+    // RFC 2865 §5: Length includes the two header octets, so it is at least 2.
+    if (attrLength < 2) return { ok: false, reason: 'attribute_length_invalid' };
+    if (offset + attrLength > length) return { ok: false, reason: 'attribute_overflows_packet' };
+    // RFC 6929 §2.1/§2.2: Extended-Type needs the Extended-Type octet, Long-Extended also the flags.
+    if (isExtendedType(type) && attrLength < (isLongExtendedType(type) ? 4 : 3)) {
+      return { ok: false, reason: 'extended_attribute_too_short' };
+    }
+    attributes.push({ type, value: buf.subarray(offset + 2, offset + attrLength) });
+    offset += attrLength;
+  }
+  return {
+    ok: true,
+    packet: { code, identifier: buf[1]!, authenticator: buf.subarray(4, HEADER_LENGTH), attributes },
+  };
+}
+
+export class EncodeError extends Error {
+  constructor(
+    readonly code: 'AAA_ERR_ATTRIBUTE_TOO_LONG' | 'AAA_ERR_PACKET_TOO_LONG',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Lays out header and attributes. The authenticator field is written as given and a
+ * Message-Authenticator is left zeroed: callers sign afterwards (see message.ts).
+ */
+export function encodePacket(
+  packet: RadiusPacket,
+  opts?: { messageAuthenticatorFirst?: boolean; maxLength?: number },
+): Buffer {
+  const maxLength = opts?.maxLength ?? MAX_PACKET_LENGTH;
+  // RFC 3579 §3.2 allows any position; writing it first is the BlastRADIUS hardening.
+  const withMac = opts?.messageAuthenticatorFirst === true;
+  let length = HEADER_LENGTH + (withMac ? 18 : 0);
+  for (const a of packet.attributes) if (!(withMac && a.type === Attr.MessageAuthenticator)) length += 2 + a.value.length;
+  if (length > maxLength) {
+    throw new EncodeError('AAA_ERR_PACKET_TOO_LONG', `packet would be ${length} octets, limit is ${maxLength}`);
+  }
+  const buf = Buffer.allocUnsafe(length);
+  buf[0] = packet.code;
+  buf[1] = packet.identifier;
+  buf.writeUInt16BE(length, 2);
+  packet.authenticator.copy(buf, 4, 0, 16);
+  let offset = HEADER_LENGTH;
+  if (withMac) {
+    buf[offset] = Attr.MessageAuthenticator;
+    buf[offset + 1] = 18;
+    buf.fill(0, offset + 2, offset + 18);
+    offset += 18;
+  }
+  for (const a of packet.attributes) {
+    if (withMac && a.type === Attr.MessageAuthenticator) continue;
+    if (a.value.length > MAX_ATTRIBUTE_VALUE_LENGTH) {
+      throw new EncodeError(
+        'AAA_ERR_ATTRIBUTE_TOO_LONG',
+        `attribute ${a.type} has ${a.value.length} octets, limit is ${MAX_ATTRIBUTE_VALUE_LENGTH}`,
+      );
+    }
+    buf[offset] = a.type;
+    buf[offset + 1] = a.value.length + 2;
+    a.value.copy(buf, offset + 2);
+    offset += 2 + a.value.length;
+  }
+  return buf;
+}
+
+export function findAttribute(attributes: readonly RawAttribute[], type: number): Buffer | undefined {
+  for (const a of attributes) if (a.type === type) return a.value;
+  return undefined;
+}
+
+export function countAttribute(attributes: readonly RawAttribute[], type: number): number {
+  let n = 0;
+  for (const a of attributes) if (a.type === type) n++;
+  return n;
+}
+
+/**
+ * Splits a long value over consecutive attributes of one type, as RFC 3579 §3.1
+ * (EAP-Message) and RFC 6929 "concat" attributes require.
+ */
+export function splitIntoAttributes(type: number, value: Buffer): RawAttribute[] {
+  const out: RawAttribute[] = [];
+  for (let i = 0; i < value.length; i += MAX_ATTRIBUTE_VALUE_LENGTH) {
+    out.push({ type, value: value.subarray(i, i + MAX_ATTRIBUTE_VALUE_LENGTH) });
+  }
+  if (out.length === 0) out.push({ type, value: Buffer.alloc(0) });
+  return out;
+}
+
+/** Joins consecutive attributes of one type (EAP-Message, RFC 3579 §3.1). */
+export function concatAttribute(attributes: readonly RawAttribute[], type: number): Buffer | undefined {
+  const parts: Buffer[] = [];
+  for (const a of attributes) if (a.type === type) parts.push(a.value);
+  if (parts.length === 0) return undefined;
+  return parts.length === 1 ? parts[0] : Buffer.concat(parts);
+}

@@ -1,0 +1,157 @@
+/**
+ * The RADIUS front: everything between a datagram arriving and a reply leaving.
+ * Client lookup, decode, authenticity (RFC 2865 §3, RFC 2866 §3, RFC 3579 §3.2),
+ * BlastRADIUS policy, duplicate detection (RFC 5080 §2.2.2), dispatch, reply encoding.
+ */
+import { Attr } from '../radius/attribute-types.js';
+import { Code } from '../radius/codes.js';
+import { encodeResponse, verifyRequest } from '../radius/message.js';
+import { DECODE_FAILURES, decodePacket, findAttribute, type DecodeFailure, type RadiusPacket, type RawAttribute } from '../radius/packet.js';
+import type { Peer } from '../transport/udp.js';
+import type { ClientTable, RadiusClient } from './clients.js';
+import { DuplicateCache } from './duplicates.js';
+
+export type ListenerKind = 'auth' | 'acct';
+
+export type DropReason =
+  | DecodeFailure
+  | 'unknown_client'
+  | 'unexpected_code'
+  | 'bad_request_authenticator'
+  | 'bad_message_authenticator'
+  | 'missing_message_authenticator'
+  | 'proxy_state_without_message_authenticator'
+  | 'handler_failed';
+
+export const DROP_REASONS: readonly DropReason[] = [
+  ...DECODE_FAILURES,
+  'unknown_client',
+  'unexpected_code',
+  'bad_request_authenticator',
+  'bad_message_authenticator',
+  'missing_message_authenticator',
+  'proxy_state_without_message_authenticator',
+  'handler_failed',
+];
+
+/** What a handler decided; the front adds Proxy-State, signs and sends. */
+export interface HandlerReply {
+  code: number;
+  attributes: RawAttribute[];
+  /** Metric label: accept, reject, challenge, acct_ok, status_ok. */
+  result: string;
+  /** For the request log line: user name and why (never a password). */
+  user?: string;
+  reason?: string;
+}
+
+export interface RequestHandlers {
+  access(packet: RadiusPacket, client: RadiusClient): Promise<HandlerReply>;
+  accounting(packet: RadiusPacket, client: RadiusClient, peer: Peer): Promise<HandlerReply>;
+}
+
+export interface FrontObserver {
+  dropped(reason: DropReason, peer: Peer, client: string | undefined, detail?: unknown): void;
+  duplicate(result: 'resent' | 'in_progress', client: string): void;
+  completed(client: string, code: number, reply: HandlerReply, seconds: number): void;
+}
+
+/** One listening socket's view: its kind, its duplicate cache and how to send. */
+export interface ListenerContext {
+  kind: ListenerKind;
+  duplicates: DuplicateCache;
+  send(buf: Buffer, peer: Peer): void;
+}
+
+export class RadiusFront {
+  constructor(
+    private clients: ClientTable,
+    private readonly handlers: RequestHandlers,
+    private readonly observer: FrontObserver,
+  ) {}
+
+  /** Reload: new clients apply to the next datagram; requests in flight keep the client they had. */
+  swapClients(clients: ClientTable): void {
+    this.clients = clients;
+  }
+
+  handleDatagram(listener: ListenerContext, msg: Buffer, peer: Peer): void {
+    const started = performance.now();
+    const client = this.clients.lookup(peer.address);
+    if (!client) return this.observer.dropped('unknown_client', peer, undefined);
+    const decoded = decodePacket(msg);
+    if (!decoded.ok) return this.observer.dropped(decoded.reason, peer, client.name);
+    const packet = decoded.packet;
+    if (!acceptsCode(listener.kind, packet.code)) return this.observer.dropped('unexpected_code', peer, client.name, packet.code);
+
+    const isAccess = packet.code === Code.AccessRequest;
+    // RFC 3579 §3.2: an Access-Request with EAP-Message must carry Message-Authenticator.
+    const eap = isAccess && findAttribute(packet.attributes, Attr.EapMessage) !== undefined;
+    const check = verifyRequest(msg, packet.code, client.secret, eap);
+    if (check.check !== 'ok') return this.observer.dropped(check.check, peer, client.name);
+    if (isAccess) {
+      const hasProxyState = findAttribute(packet.attributes, Attr.ProxyState) !== undefined;
+      const refused = client.checkAccessRequestPolicy(check.hasMessageAuthenticator, hasProxyState);
+      if (refused) return this.observer.dropped(refused, peer, client.name);
+    }
+
+    const key = DuplicateCache.key(peer.address, peer.port, packet.identifier);
+    const dup = listener.duplicates.check(key, packet.authenticator);
+    if (dup.verdict === 'resend') {
+      listener.send(dup.cached!, peer);
+      return this.observer.duplicate('resent', client.name);
+    }
+    if (dup.verdict === 'in_progress') return this.observer.duplicate('in_progress', client.name);
+
+    this.dispatch(listener.kind, packet, client, peer).then(
+      (reply) => {
+        const buf = encodeResponse(
+          { code: reply.code, identifier: packet.identifier, attributes: withProxyState(reply.attributes, packet.attributes) },
+          packet.authenticator,
+          client.secret,
+          // RFC 5997 §3: answers to Status-Server carry Message-Authenticator too.
+          packet.code === Code.StatusServer || undefined,
+        );
+        listener.duplicates.complete(key, packet.authenticator, buf);
+        listener.send(buf, peer);
+        this.observer.completed(client.name, packet.code, reply, (performance.now() - started) / 1000);
+      },
+      (err: unknown) => {
+        listener.duplicates.forget(key, packet.authenticator);
+        this.observer.dropped('handler_failed', peer, client.name, err);
+      },
+    );
+  }
+
+  private dispatch(kind: ListenerKind, packet: RadiusPacket, client: RadiusClient, peer: Peer): Promise<HandlerReply> {
+    switch (packet.code) {
+      case Code.AccessRequest:
+        return this.handlers.access(packet, client);
+      case Code.AccountingRequest:
+        return this.handlers.accounting(packet, client, peer);
+      default:
+        // Status-Server (RFC 5997 §3): Access-Accept on an auth port, Accounting-Response on an accounting port.
+        return Promise.resolve({
+          code: kind === 'auth' ? Code.AccessAccept : Code.AccountingResponse,
+          attributes: [],
+          result: 'status_ok',
+        });
+    }
+  }
+}
+
+function acceptsCode(kind: ListenerKind, code: number): boolean {
+  if (code === Code.StatusServer) return true;
+  return kind === 'auth' ? code === Code.AccessRequest : code === Code.AccountingRequest;
+}
+
+/** RFC 2865 §5.33: Proxy-State is copied unmodified and in order into the reply. */
+function withProxyState(reply: RawAttribute[], request: readonly RawAttribute[]): RawAttribute[] {
+  let out = reply;
+  for (const a of request) {
+    if (a.type !== Attr.ProxyState) continue;
+    if (out === reply) out = reply.slice();
+    out.push(a);
+  }
+  return out;
+}

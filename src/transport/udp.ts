@@ -1,0 +1,72 @@
+/**
+ * One UDP socket per local address:port. Hands (Buffer, peer) upward and sends replies from
+ * the same socket, so a reply leaves from the address the NAS sent to. Nothing above this
+ * module imports node:dgram.
+ */
+import { createSocket, type Socket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+
+export interface Peer {
+  address: string;
+  port: number;
+}
+
+export type DatagramHandler = (msg: Buffer, peer: Peer) => void;
+
+export interface UdpEndpointOptions {
+  address: string;
+  port: number;
+  receiveBufferBytes: number;
+}
+
+export class UdpEndpoint {
+  private socket: Socket | undefined;
+  private closing: Promise<void> | undefined;
+  private bound: Peer | undefined;
+
+  constructor(
+    private readonly opts: UdpEndpointOptions,
+    private readonly onDatagram: DatagramHandler,
+    private readonly onSocketError: (err: Error) => void,
+  ) {}
+
+  /** Binds; resolves with the bound address and port (port 0 becomes the kernel's choice). */
+  start(): Promise<Peer> {
+    const v6 = isIPv6(this.opts.address);
+    // ipv6Only keeps a [::] listener from also taking IPv4 datagrams meant for another socket.
+    const socket = createSocket(v6 ? { type: 'udp6', ipv6Only: true } : { type: 'udp4' });
+    this.socket = socket;
+    return new Promise((resolve, reject) => {
+      socket.once('error', reject);
+      socket.on('message', (msg, rinfo) => this.onDatagram(msg, { address: rinfo.address, port: rinfo.port }));
+      socket.bind({ address: this.opts.address, port: this.opts.port, exclusive: true }, () => {
+        socket.off('error', reject);
+        socket.on('error', this.onSocketError);
+        try {
+          socket.setRecvBufferSize(this.opts.receiveBufferBytes);
+        } catch {
+          // The kernel caps SO_RCVBUF at net.core.rmem_max; a smaller buffer still works.
+        }
+        const a = socket.address();
+        this.bound = { address: a.address, port: a.port };
+        resolve(this.bound);
+      });
+    });
+  }
+
+  get address(): Peer | undefined {
+    return this.bound;
+  }
+
+  send(buf: Buffer, peer: Peer): void {
+    this.socket?.send(buf, peer.port, peer.address);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= new Promise((resolve) => {
+      if (!this.socket) return resolve();
+      this.socket.close(() => resolve());
+    });
+    return this.closing;
+  }
+}
