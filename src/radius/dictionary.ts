@@ -101,6 +101,12 @@ export class Dictionary {
   private readonly vendorsById = new Map<number, VendorDef>();
   /** Files already read, so that nested $INCLUDEs of the same file are harmless. */
   private readonly loadedFiles = new Set<string>();
+  /**
+   * VALUE lines naming an attribute not defined yet. FreeRADIUS v3 resolves these once the
+   * whole tree is read (its dictionary.compat gives values before the RFC files define them).
+   */
+  private pendingValues: { f: string[]; file: string; line: number }[] = [];
+  private loadDepth = 0;
 
   get attributeCount(): number {
     return this.byKey.size;
@@ -128,20 +134,51 @@ export class Dictionary {
 
   /** Loads a dictionary file, or every regular file of a directory in name order. */
   load(path: string): void {
+    this.outermost(() => this.loadPath(path));
+  }
+
+  loadText(text: string, file: string): void {
+    this.outermost(() => this.parseText(text, file));
+  }
+
+  /** Runs a load; the outermost one then resolves VALUEs that came before their ATTRIBUTE. */
+  private outermost(run: () => void): void {
+    this.loadDepth++;
+    try {
+      run();
+    } catch (err) {
+      this.pendingValues = [];
+      throw err;
+    } finally {
+      this.loadDepth--;
+    }
+    if (this.loadDepth > 0) return;
+    const pending = this.pendingValues;
+    this.pendingValues = [];
+    for (const p of pending) {
+      const def = this.byName.get(p.f[1]!.toLowerCase());
+      if (!def) throw new DictionaryError(p.file, p.line, `VALUE for unknown attribute ${p.f[1]}`);
+      this.addValue(def, p.f, (r) => {
+        throw new DictionaryError(p.file, p.line, r);
+      });
+    }
+  }
+
+  private loadPath(path: string): void {
     const full = resolve(path);
     if (statSync(full).isDirectory()) {
       for (const name of readdirSync(full).sort()) {
         const child = join(full, name);
-        if (statSync(child).isFile() && !name.startsWith('.')) this.load(child);
+        if (statSync(child).isFile() && !name.startsWith('.')) this.loadPath(child);
       }
       return;
     }
     if (this.loadedFiles.has(full)) return;
     this.loadedFiles.add(full);
-    this.loadText(readFileSync(full, 'utf8'), full);
+    this.parseText(readFileSync(full, 'utf8'), full);
   }
 
-  loadText(text: string, file: string): void {
+  private parseText(text: string, file: string): void {
     const state: ParseState = { vendorStack: [], tlvStack: [] };
     const lines = text.split(/\r?\n/);
     for (let i = 0; i < lines.length; i++) {
@@ -165,7 +202,7 @@ export class Dictionary {
         if (f.length < 2) fail('$INCLUDE needs a file name');
         const target = resolve(dirname(file), f[1]!);
         try {
-          this.load(target);
+          this.loadPath(target);
         } catch (err) {
           if (err instanceof DictionaryError) throw err;
           // "$INCLUDE-" marks an optional file.
@@ -200,7 +237,7 @@ export class Dictionary {
       case 'ATTRIBUTE':
         return this.defineAttribute(f, state, fail);
       case 'VALUE':
-        return this.defineValue(f, fail);
+        return this.defineValue(f, file, line, fail);
       case 'FLAGS':
       case 'PROTOCOL':
         return;
@@ -266,9 +303,17 @@ export class Dictionary {
     this.byKey.set(attributeKey(def.vendorId, path), def);
   }
 
-  private defineValue(f: string[], fail: (r: string) => never): void {
+  private defineValue(f: string[], file: string, line: number, fail: (r: string) => never): void {
     if (f.length < 4) fail('VALUE needs an attribute, a name and a number');
-    const def = this.byName.get(f[1]!.toLowerCase()) ?? fail(`VALUE for unknown attribute ${f[1]}`);
+    const def = this.byName.get(f[1]!.toLowerCase());
+    if (!def) {
+      this.pendingValues.push({ f, file, line });
+      return;
+    }
+    this.addValue(def, f, fail);
+  }
+
+  private addValue(def: AttributeDef, f: string[], fail: (r: string) => never): void {
     const n = parseNumber(f[3]!);
     if (!Number.isFinite(n)) fail(`bad value number ${f[3]}`);
     def.values.set(f[2]!.toLowerCase(), n);
