@@ -2,6 +2,7 @@
  * Composition root: builds every part from a Config, starts them in order, reloads by
  * validate-then-swap, and closes in reverse order.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { AccountingLog } from '../accounting/accounting-log.js';
@@ -24,6 +25,8 @@ import { DROP_REASONS, RadiusFront, type ListenerContext } from '../server/front
 import { UdpEndpoint, type Peer } from '../transport/udp.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { DaemonObserver } from './observer.js';
+
+const DRAIN_TIMEOUT_MS = 10_000;
 
 export const BUILTIN_DICTIONARY = fileURLToPath(new URL('../../../dictionaries/dictionary', import.meta.url));
 
@@ -286,6 +289,8 @@ export class Daemon {
     this.closing ??= (async () => {
       this.ready = false;
       await this.reloading;
+      // Bounded, so a stuck backend cannot hold shutdown hostage.
+      await Promise.race([this.front.drain(), delay(DRAIN_TIMEOUT_MS, undefined, { ref: false })]);
       await Promise.all([...this.listeners.values()].map((l) => l.endpoint.close()));
       this.listeners.clear();
       await this.admin?.close();

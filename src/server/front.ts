@@ -64,6 +64,10 @@ export interface ListenerContext {
 }
 
 export class RadiusFront {
+  private inFlight = 0;
+  private draining = false;
+  private drained: (() => void) | undefined;
+
   constructor(
     private clients: ClientTable,
     private readonly handlers: RequestHandlers,
@@ -75,7 +79,20 @@ export class RadiusFront {
     this.clients = clients;
   }
 
+  /**
+   * Shutdown: new datagrams are ignored from now on (the NAS will retransmit to a peer or
+   * to us after restart) and the promise resolves once every accepted request has replied.
+   */
+  drain(): Promise<void> {
+    this.draining = true;
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.drained = resolve;
+    });
+  }
+
   handleDatagram(listener: ListenerContext, msg: Buffer, peer: Peer): void {
+    if (this.draining) return;
     const started = performance.now();
     const client = this.clients.lookup(peer.address);
     if (!client) return this.observer.dropped('unknown_client', peer, undefined);
@@ -103,24 +120,36 @@ export class RadiusFront {
     }
     if (dup.verdict === 'in_progress') return this.observer.duplicate('in_progress', client.name);
 
-    this.dispatch(listener.kind, packet, client, peer).then(
-      (reply) => {
-        const buf = encodeResponse(
-          { code: reply.code, identifier: packet.identifier, attributes: withProxyState(reply.attributes, packet.attributes) },
-          packet.authenticator,
-          client.secret,
-          // RFC 5997 §3: answers to Status-Server carry Message-Authenticator too.
-          packet.code === Code.StatusServer || undefined,
-        );
-        listener.duplicates.complete(key, packet.authenticator, buf);
-        listener.send(buf, peer);
-        this.observer.completed(client.name, packet.code, reply, (performance.now() - started) / 1000);
-      },
-      (err: unknown) => {
-        listener.duplicates.forget(key, packet.authenticator);
-        this.observer.dropped('handler_failed', peer, client.name, err);
-      },
-    );
+    void this.respond(listener, packet, client, peer, key, started);
+  }
+
+  private async respond(
+    listener: ListenerContext,
+    packet: RadiusPacket,
+    client: RadiusClient,
+    peer: Peer,
+    key: string,
+    started: number,
+  ): Promise<void> {
+    this.inFlight++;
+    try {
+      const reply = await this.dispatch(listener.kind, packet, client, peer);
+      const buf = encodeResponse(
+        { code: reply.code, identifier: packet.identifier, attributes: withProxyState(reply.attributes, packet.attributes) },
+        packet.authenticator,
+        client.secret,
+        // RFC 5997 §3: answers to Status-Server carry Message-Authenticator too.
+        packet.code === Code.StatusServer || undefined,
+      );
+      listener.duplicates.complete(key, packet.authenticator, buf);
+      listener.send(buf, peer);
+      this.observer.completed(client.name, packet.code, reply, (performance.now() - started) / 1000);
+    } catch (err) {
+      listener.duplicates.forget(key, packet.authenticator);
+      this.observer.dropped('handler_failed', peer, client.name, err);
+    } finally {
+      if (--this.inFlight === 0 && this.drained) this.drained();
+    }
   }
 
   private dispatch(kind: ListenerKind, packet: RadiusPacket, client: RadiusClient, peer: Peer): Promise<HandlerReply> {
