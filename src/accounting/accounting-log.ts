@@ -56,15 +56,23 @@ export class AccountingLog {
     });
   }
 
+  /**
+   * The first record of an idle period waits group_commit_ms for company; records that
+   * queue while a commit runs have already waited, so they are flushed as soon as it ends.
+   */
   private schedule(): void {
     if (this.timer || this.flushing) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.flushing = this.flush().finally(() => {
-        this.flushing = undefined;
-        if (this.queue.length > 0) this.schedule();
-      });
+      this.startFlush();
     }, this.opts.groupCommitMs);
+  }
+
+  private startFlush(): void {
+    this.flushing = this.flush().finally(() => {
+      this.flushing = undefined;
+      if (this.queue.length > 0) this.startFlush();
+    });
   }
 
   private async flush(): Promise<void> {
@@ -109,7 +117,8 @@ export class AccountingLog {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    await this.flushing;
+    // A commit may chain into the next one; wait until the chain ends, then write what is left.
+    while (this.flushing) await this.flushing;
     await this.flush();
     await this.fh?.close();
     this.fh = undefined;

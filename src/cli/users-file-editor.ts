@@ -4,7 +4,7 @@
  * and renamed over the old one, then the directory is fsynced. Comments are preserved.
  */
 import { constants } from 'node:fs';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { parseDocument, type Document } from 'yaml';
 
@@ -35,8 +35,12 @@ export async function editUsersFile(path: string, edit: (doc: Document) => void 
   }
   try {
     let text = '';
+    // The daemon reads this file as its own user: the new file keeps the old one's mode and owner.
+    let owner: { mode: number; uid: number; gid: number } | undefined;
     try {
       text = await readFile(path, 'utf8');
+      const st = await stat(path);
+      owner = { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid };
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
@@ -46,6 +50,15 @@ export async function editUsersFile(path: string, edit: (doc: Document) => void 
     const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
     const fh = await open(tmp, 'w', 0o600);
     try {
+      if (owner) {
+        await fh.chown(owner.uid, owner.gid).catch((err: NodeJS.ErrnoException) => {
+          // Only root may give a file away; an unprivileged editor keeps its own ownership.
+          if (err.code !== 'EPERM') throw err;
+        });
+        await fh.chmod(owner.mode);
+      } else {
+        await fh.chmod(0o640);
+      }
       await fh.writeFile(doc.toString(), 'utf8');
       await fh.sync();
     } finally {

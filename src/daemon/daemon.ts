@@ -14,7 +14,7 @@ import { loadUsersFile, type LocalUser } from '../auth/local/users-file.js';
 import { isLoopbackAddress } from '../config/cidr.js';
 import { loadConfigFile } from '../config/load.js';
 import type { Config, ListenerConfig } from '../config/schema.js';
-import type { ConfigIssue } from '../config/yaml-loader.js';
+import { formatIssue, type ConfigIssue } from '../config/yaml-loader.js';
 import { AdminServer } from '../observability/admin-http.js';
 import { createLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
@@ -35,8 +35,14 @@ export class StartupError extends Error {
     readonly code: 'AAA_ERR_CONFIG_INVALID' | 'AAA_ERR_BIND_FAILED',
     readonly issues: ConfigIssue[],
   ) {
-    super(issues.map((i) => (i.line > 0 ? `${i.file}:${i.line}:${i.column}: ${i.key}: ${i.message}` : `${i.file}: ${i.message}`)).join('\n'));
+    super(issues.map(describeIssue).join('\n'));
   }
+}
+
+/** file:line:column: key: message, or file: key: message when the issue has no position. */
+function describeIssue(i: ConfigIssue): string {
+  if (i.line > 0) return formatIssue(i);
+  return i.key ? `${i.file}: ${i.key}: ${i.message}` : `${i.file}: ${i.message}`;
 }
 
 /** Everything a reload may replace, validated as a whole before anything is swapped. */
@@ -239,7 +245,8 @@ export class Daemon {
   private async doReload(): Promise<{ ok: boolean; errors?: ConfigIssue[] }> {
     const fail = (errors: ConfigIssue[]) => {
       this.metrics.configReloaded('failed');
-      for (const e of errors) this.log.error({ file: e.file, line: e.line, key: e.key }, `reload refused: ${e.message}`);
+      // `path`, not `key`: the logger redacts any field named key (TLS keys), which hid the setting at fault.
+      for (const e of errors) this.log.error({ file: e.file, line: e.line, path: e.key }, `reload refused: ${describeIssue(e)}`);
       return { ok: false, errors };
     };
     const p = await prepare(this.configPath, this.dict);

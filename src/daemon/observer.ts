@@ -43,7 +43,7 @@ export class DaemonObserver implements FrontObserver, LocalAuthObserver, Account
     if (seen?.suppressed) fields['suppressed'] = seen.suppressed;
     if (detail instanceof Error) fields['err'] = detail;
     else if (detail !== undefined) fields['detail'] = detail;
-    if (reason === 'handler_failed') this.log.error(fields, 'request failed');
+    if (reason === 'handler_failed' || reason === 'internal_error') this.log.error(fields, 'request failed');
     else this.log.warn(fields, 'packet dropped');
   }
 

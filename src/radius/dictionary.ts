@@ -91,6 +91,8 @@ function parseNumber(text: string): number {
 
 interface ParseState {
   vendorStack: VendorDef[];
+  /** Line of each open BEGIN-VENDOR, so that a missing END-VENDOR names it. */
+  vendorLines: number[];
   tlvStack: AttributeDef[];
 }
 
@@ -179,7 +181,7 @@ export class Dictionary {
   }
 
   private parseText(text: string, file: string): void {
-    const state: ParseState = { vendorStack: [], tlvStack: [] };
+    const state: ParseState = { vendorStack: [], vendorLines: [], tlvStack: [] };
     const lines = text.split(/\r?\n/);
     for (let i = 0; i < lines.length; i++) {
       const hash = lines[i]!.indexOf('#');
@@ -188,7 +190,7 @@ export class Dictionary {
       this.parseLine(content.split(/\s+/), state, file, i + 1);
     }
     if (state.vendorStack.length > 0) {
-      throw new DictionaryError(file, lines.length, `BEGIN-VENDOR ${state.vendorStack.at(-1)!.name} has no END-VENDOR`);
+      throw new DictionaryError(file, state.vendorLines.at(-1)!, `BEGIN-VENDOR ${state.vendorStack.at(-1)!.name} has no END-VENDOR`);
     }
   }
 
@@ -215,6 +217,7 @@ export class Dictionary {
         return this.defineVendor(f, fail);
       case 'BEGIN-VENDOR': {
         const v = this.vendorsByName.get((f[1] ?? '').toLowerCase()) ?? fail(`unknown vendor ${f[1]}`);
+        state.vendorLines.push(line);
         // "format=Extended-Vendor-Specific-N" (RFC 6929 §2.4 EVS) is carried as opaque data.
         if (f[2]?.startsWith('format=')) {
           state.vendorStack.push({ ...v, id: -1 });
@@ -225,6 +228,7 @@ export class Dictionary {
       }
       case 'END-VENDOR':
         if (state.vendorStack.pop() === undefined) fail('END-VENDOR without BEGIN-VENDOR');
+        state.vendorLines.pop();
         return;
       case 'BEGIN-TLV': {
         const parent = this.byName.get((f[1] ?? '').toLowerCase()) ?? fail(`unknown TLV parent ${f[1]}`);

@@ -22,10 +22,14 @@ function ipv4ToBuffer(text: string): Buffer | undefined {
 }
 
 function ipv6ToBuffer(text: string): Buffer | undefined {
-  const [head, tail] = text.split('::') as [string, string | undefined];
+  const halves = text.split('::');
+  // RFC 4291 §2.2: "::" appears at most once and stands for one or more zero groups.
+  if (halves.length > 2) return undefined;
+  const [head, tail] = halves as [string, string | undefined];
   const h = head ? head.split(':') : [];
   const t = tail ? tail.split(':') : [];
   if (tail === undefined && h.length !== 8) return undefined;
+  if (tail !== undefined && h.length + t.length > 7) return undefined;
   const groups = [...h, ...new Array<string>(8 - h.length - t.length).fill('0'), ...t];
   if (groups.length !== 8 || groups.some((g) => !/^[0-9a-f]{1,4}$/i.test(g))) return undefined;
   const out = Buffer.alloc(16);

@@ -21,7 +21,8 @@ export type DropReason =
   | 'bad_message_authenticator'
   | 'missing_message_authenticator'
   | 'proxy_state_without_message_authenticator'
-  | 'handler_failed';
+  | 'handler_failed'
+  | 'internal_error';
 
 export const DROP_REASONS: readonly DropReason[] = [
   ...DECODE_FAILURES,
@@ -32,6 +33,7 @@ export const DROP_REASONS: readonly DropReason[] = [
   'missing_message_authenticator',
   'proxy_state_without_message_authenticator',
   'handler_failed',
+  'internal_error',
 ];
 
 /** What a handler decided; the front adds Proxy-State, signs and sends. */
@@ -93,6 +95,15 @@ export class RadiusFront {
 
   handleDatagram(listener: ListenerContext, msg: Buffer, peer: Peer): void {
     if (this.draining) return;
+    try {
+      this.admit(listener, msg, peer);
+    } catch (err) {
+      // A bug must cost one packet, never the daemon.
+      this.observer.dropped('internal_error', peer, undefined, err);
+    }
+  }
+
+  private admit(listener: ListenerContext, msg: Buffer, peer: Peer): void {
     const started = performance.now();
     const client = this.clients.lookup(peer.address);
     if (!client) return this.observer.dropped('unknown_client', peer, undefined);

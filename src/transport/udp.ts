@@ -38,7 +38,8 @@ export class UdpEndpoint {
     this.socket = socket;
     return new Promise((resolve, reject) => {
       socket.once('error', reject);
-      socket.on('message', (msg, rinfo) => this.onDatagram(msg, { address: rinfo.address, port: rinfo.port }));
+      // rinfo already has address and port: handed on as the Peer without a copy.
+      socket.on('message', this.onDatagram);
       socket.bind({ address: this.opts.address, port: this.opts.port, exclusive: true }, () => {
         socket.off('error', reject);
         socket.on('error', this.onSocketError);

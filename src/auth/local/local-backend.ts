@@ -27,6 +27,8 @@ export class LocalUsersBackend implements AuthBackend {
    */
   private readonly verifiedKey = randomBytes(32);
   private verified = new Map<string, Buffer>();
+  /** scrypt runs in progress, keyed by the same HMAC: concurrent first logins share one. */
+  private readonly verifying = new Map<string, Promise<boolean>>();
   private dummyHash: Promise<ReturnType<typeof parsePasswordHash>> | undefined;
 
   constructor(
@@ -36,9 +38,16 @@ export class LocalUsersBackend implements AuthBackend {
     private readonly observer: LocalAuthObserver,
   ) {}
 
+  /** Reload: remembered verifications survive only for users whose stored hash is unchanged. */
   swapUsers(users: ReadonlyMap<string, LocalUser>): void {
+    const kept = new Map<string, Buffer>();
+    for (const [name, mac] of this.verified) {
+      const before = this.users.get(name);
+      const after = users.get(name);
+      if (before && after && after.passwordHashText !== undefined && after.passwordHashText === before.passwordHashText) kept.set(name, mac);
+    }
     this.users = users;
-    this.verified = new Map();
+    this.verified = kept;
   }
 
   async authenticate(req: AuthRequest): Promise<AuthResult> {
@@ -96,8 +105,17 @@ export class LocalUsersBackend implements AuthBackend {
     const mac = createHmac('sha256', this.verifiedKey).update(user.name).update('\0').update(password).digest();
     const known = this.verified.get(user.name);
     if (known && timingSafeEqual(known, mac)) return true;
-    if (!user.passwordHash || !(await verifyPassword(password, user.passwordHash))) return false;
-    this.verified.set(user.name, mac);
+    const hash = user.passwordHash;
+    if (!hash) return false;
+    const key = `${user.name}\0${mac.toString('base64')}`;
+    let pending = this.verifying.get(key);
+    if (!pending) {
+      pending = verifyPassword(password, hash).finally(() => this.verifying.delete(key));
+      this.verifying.set(key, pending);
+    }
+    if (!(await pending)) return false;
+    // Only remember it if the users file was not swapped meanwhile.
+    if (this.users.get(user.name) === user) this.verified.set(user.name, mac);
     return true;
   }
 

@@ -57,6 +57,8 @@ export interface LocalUser {
   enabled: boolean;
   demo: boolean;
   passwordHash: ReturnType<typeof parsePasswordHash>;
+  /** The stored hash text, to tell on reload whether the password changed. */
+  passwordHashText: string | undefined;
   cleartext: Buffer | undefined;
   reply: AttributeTemplate[];
 }
@@ -91,6 +93,7 @@ export function compileUsers(file: string, text: string, dict: Dictionary): User
       enabled: u.enabled,
       demo: u.demo,
       passwordHash: u.password_hash === undefined ? undefined : parsePasswordHash(u.password_hash),
+      passwordHashText: u.password_hash,
       cleartext: u.password === undefined ? undefined : Buffer.from(u.password, 'utf8'),
       reply,
     });

@@ -97,3 +97,11 @@ t.test('a reload empties the verified-password cache', async (t) => {
   t.equal((await b.authenticate(papRequest('gina', 'old'))).outcome, 'reject', 'the old password no longer works');
   t.equal((await b.authenticate(papRequest('gina', 'new'))).outcome, 'accept');
 });
+
+t.test('concurrent first logins share one verification and all succeed', async (t) => {
+  const { b } = await backend(`users:\n  hank:\n    password_hash: "${await hashPassword('pw', 12)}"\n`);
+  const results = await Promise.all(Array.from({ length: 16 }, () => b.authenticate(papRequest('hank', 'pw'))));
+  t.same(results.map((r) => r.outcome), new Array(16).fill('accept'));
+  const wrong = await Promise.all(Array.from({ length: 2 }, () => b.authenticate(papRequest('hank', 'nope'))));
+  t.same(wrong.map((r) => r.reason), ['wrong_password', 'wrong_password']);
+});
