@@ -6,7 +6,7 @@ import type { Config } from '../config/schema.js';
 import { formatIssue } from '../config/yaml-loader.js';
 import { hashPassword } from '../auth/local/password-hash.js';
 import { compileUsers } from '../auth/local/users-file.js';
-import { loadDictionary } from '../daemon/daemon.js';
+import { loadDictionary } from '../radius/builtin-dictionary.js';
 import { DEFAULT_CONFIG, parseCommand } from './args.js';
 import { editUsersFile } from './users-file-editor.js';
 import { readFile } from 'node:fs/promises';

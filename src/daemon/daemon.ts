@@ -3,7 +3,6 @@
  * validate-then-swap, and closes in reverse order.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { AccountingLog } from '../accounting/accounting-log.js';
 import { handleAccountingRequest } from '../accounting/accounting-handler.js';
@@ -18,7 +17,8 @@ import { formatIssue, type ConfigIssue } from '../config/yaml-loader.js';
 import { AdminServer } from '../observability/admin-http.js';
 import { createLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
-import { Dictionary, DictionaryError } from '../radius/dictionary.js';
+import { loadDictionary } from '../radius/builtin-dictionary.js';
+import { DictionaryError, type Dictionary } from '../radius/dictionary.js';
 import { ClientTable } from '../server/clients.js';
 import { DuplicateCache } from '../server/duplicates.js';
 import { DROP_REASONS, RadiusFront, type ListenerContext } from '../server/front.js';
@@ -27,8 +27,6 @@ import { registerAdminRoutes } from './admin-routes.js';
 import { DaemonObserver } from './observer.js';
 
 const DRAIN_TIMEOUT_MS = 10_000;
-
-export const BUILTIN_DICTIONARY = fileURLToPath(new URL('../../../dictionaries/dictionary', import.meta.url));
 
 export class StartupError extends Error {
   constructor(
@@ -60,14 +58,6 @@ interface RunningListener {
 
 function listenerKey(l: ListenerConfig): string {
   return `${l.type}|${l.address}|${l.port}`;
-}
-
-/** Loads a dictionary set: the built-in files, then the admin's own. */
-export function loadDictionary(extra: readonly string[]): Dictionary {
-  const dict = new Dictionary();
-  dict.load(BUILTIN_DICTIONARY);
-  for (const path of extra) dict.load(path);
-  return dict;
 }
 
 /** Validates a config file and everything it names (users file, dictionaries) without side effects. */

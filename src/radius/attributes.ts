@@ -34,6 +34,14 @@ export function resolveAttribute(dict: Dictionary, nameWithTag: string, value: A
   if (def.type === 'tlv' || def.type === 'vsa' || def.type === 'extended' || def.type === 'long-extended') {
     throw new ValueError(`${def.name} is a container type (${def.type}) and cannot be set directly`);
   }
+  // RFC 2865 §5: Type is one octet (RFC 2865 §5.26: vendor types are as wide as the vendor's field).
+  // FreeRADIUS dictionaries define internal attributes above 255 (Cleartext-Password is 1100),
+  // which would otherwise wrap onto a real attribute number.
+  const vendor = def.vendorId > 0 ? dict.vendorById(def.vendorId) : undefined;
+  const topMax = vendor ? 2 ** (8 * vendor.typeLength) - 1 : 0xff;
+  if (def.path[0]! > topMax || def.path.slice(1).some((n) => n > 0xff)) {
+    throw new ValueError(`${def.name} (${def.path.join('.')}) has no wire form: its number does not fit the attribute type field`);
+  }
   const data = encodeValue(def, value);
   if (def.hasTag && (def.type === 'integer' || def.type === 'date') && data[0] !== 0) {
     throw new ValueError(`${def.name}: a tagged integer holds 24 bits`);

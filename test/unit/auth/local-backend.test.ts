@@ -6,7 +6,7 @@ import { compileUsers } from '../../../src/auth/local/users-file.js';
 import { Attr } from '../../../src/radius/attribute-types.js';
 import { Code } from '../../../src/radius/codes.js';
 import { computeChapPassword, decryptSalted, hideUserPassword, randomAuthenticator } from '../../../src/radius/crypto.js';
-import { loadDictionary } from '../../../src/daemon/daemon.js';
+import { loadDictionary } from '../../../src/radius/builtin-dictionary.js';
 import type { RawAttribute } from '../../../src/radius/packet.js';
 
 const dict = loadDictionary([]);

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { compileUsers } from '../../../src/auth/local/users-file.js';
-import { loadDictionary } from '../../../src/daemon/daemon.js';
+import { loadDictionary } from '../../../src/radius/builtin-dictionary.js';
 
 const dict = loadDictionary([]);
 
