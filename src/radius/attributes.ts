@@ -68,7 +68,8 @@ export function materialize(
     // RFC 2868 §3.1: the tag takes the first octet of the 4-octet integer.
     value = Buffer.from(t.data);
     value[0] = t.tag;
-  } else if (def.hasTag && t.tag > 0) {
+  } else if (def.hasTag && (t.tag > 0 || (t.data.length > 0 && t.data[0]! <= 0x1f))) {
+    // RFC 2868 §3.1: a first octet of 0x01..0x1F reads as a tag, so such a value gets an explicit tag octet.
     value = Buffer.concat([Buffer.from([t.tag]), t.data]);
   } else {
     value = t.data;
