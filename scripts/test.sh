@@ -21,4 +21,14 @@ fi
 
 npm run --silent build
 # Tests are compiled with the sources; tap runs the JavaScript output.
-exec npx tap "$@" dist/test
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+npx tap "$@" dist/test 2>&1 | tee "$log" || status=$?
+# One plain closing line, from tap's own totals: "tests: N passed, N failed".
+node -e '
+  const line = /# \{ total: \d+.*\}/.exec(require("fs").readFileSync(process.argv[1], "utf8"));
+  const n = (k) => Number(new RegExp(k + ": (\\d+)").exec(line?.[0] ?? "")?.[1] ?? 0);
+  if (line) console.log(`tests: ${n("pass")} passed, ${n("fail")} failed` + (n("skip") ? `, ${n("skip")} skipped` : ""));
+' "$log"
+exit "$status"
