@@ -24,7 +24,9 @@ npm run --silent build
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
-npx tap "$@" dist/test 2>&1 | tee "$log" || status=$?
+# Arguments (tap options or compiled test paths) replace the default set.
+(($# > 0)) || set -- dist/test/unit dist/test/integration
+npx tap "$@" 2>&1 | tee "$log" || status=$?
 # One plain closing line, from tap's own totals: "tests: N passed, N failed".
 node -e '
   const line = /# \{ total: \d+.*\}/.exec(require("fs").readFileSync(process.argv[1], "utf8"));
