@@ -1,8 +1,5 @@
 /** `aaaproxy <command>`: the command-line entry point. Each command has its own --help. */
 import { readFileSync } from 'node:fs';
-import { runCheckConfig } from './check-config.js';
-import { runDaemon } from './run.js';
-import { runUsers } from './users.js';
 
 const USAGE = `Usage: aaaproxy <command> [options]
 
@@ -23,12 +20,13 @@ export function packageVersion(): string {
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
+    // Commands are loaded when used, so `version` and `--help` do not pay for the daemon's modules.
     case 'run':
-      return runDaemon(rest);
+      return (await import('./run.js')).runDaemon(rest);
     case 'check-config':
-      return runCheckConfig(rest);
+      return (await import('./check-config.js')).runCheckConfig(rest);
     case 'users':
-      return runUsers(rest);
+      return (await import('./users.js')).runUsers(rest);
     case 'version':
     case '--version':
       process.stdout.write(`aaaproxy ${packageVersion()}\n`);

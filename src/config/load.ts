@@ -5,9 +5,9 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { ConfigSchema, type Config } from './schema.js';
-import { parseYamlWithSchema, type ConfigIssue } from './yaml-loader.js';
+import { parseYamlWithSchema, type ConfigIssue, type IssueLocator } from './yaml-loader.js';
 
-export type LoadResult = { ok: true; config: Config } | { ok: false; errors: ConfigIssue[] };
+export type LoadResult = { ok: true; config: Config; locate: IssueLocator } | { ok: false; errors: ConfigIssue[] };
 
 export async function loadConfigFile(path: string): Promise<LoadResult> {
   let text: string;
@@ -31,7 +31,7 @@ export function loadConfigText(path: string, text: string): LoadResult {
     accounting: { ...c.accounting, log: { ...c.accounting.log, path: resolve(base, c.accounting.log.path) } },
     dictionaries: c.dictionaries.map((d) => resolve(base, d)),
   };
-  return { ok: true, config: deepFreeze(config) };
+  return { ok: true, config: deepFreeze(config), locate: parsed.locate };
 }
 
 function deepFreeze<T>(value: T): T {

@@ -16,7 +16,10 @@ export interface ConfigIssue {
   message: string;
 }
 
-export type ParseResult<T> = { ok: true; value: T } | { ok: false; errors: ConfigIssue[] };
+/** Places an issue found after parsing (e.g. one that needs another file) at its YAML node. */
+export type IssueLocator = (path: readonly (string | number)[], message: string) => ConfigIssue;
+
+export type ParseResult<T> = { ok: true; value: T; locate: IssueLocator } | { ok: false; errors: ConfigIssue[] };
 
 type Path = readonly PropertyKey[];
 
@@ -47,7 +50,13 @@ export function parseYamlWithSchema<S extends z.ZodType>(file: string, text: str
   }
 
   const result = schema.safeParse(data);
-  if (result.success) return { ok: true, value: result.data };
+  if (result.success) {
+    return {
+      ok: true,
+      value: result.data,
+      locate: (path, message) => at(nearestNode(doc, path)?.range?.[0], formatPath(path), message),
+    };
+  }
 
   const errors: ConfigIssue[] = [];
   for (const issue of result.error.issues) {

@@ -13,7 +13,7 @@ import { loadUsersFile, type LocalUser } from '../auth/local/users-file.js';
 import { isLoopbackAddress } from '../config/cidr.js';
 import { loadConfigFile } from '../config/load.js';
 import type { Config, ListenerConfig } from '../config/schema.js';
-import { formatIssue, type ConfigIssue } from '../config/yaml-loader.js';
+import { formatIssue, type ConfigIssue, type IssueLocator } from '../config/yaml-loader.js';
 import { AdminServer } from '../observability/admin-http.js';
 import { createLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
@@ -71,30 +71,31 @@ export async function prepare(configPath: string, dict?: Dictionary): Promise<{ 
       dictionary = loadDictionary(config.dictionaries);
     } catch (err) {
       if (err instanceof DictionaryError) return { ok: false, errors: [{ file: err.file, line: err.line, column: 1, key: 'dictionaries', message: err.reason }] };
-      return { ok: false, errors: [{ file: configPath, line: 0, column: 0, key: 'dictionaries', message: (err as Error).message }] };
+      return { ok: false, errors: [loaded.locate(['dictionaries'], (err as Error).message)] };
     }
   }
   const users = await loadUsersFile(config.local_users.file, dictionary);
   if (!users.ok) return users;
-  const errors = demoExposure(config, users.users, configPath);
+  const errors = demoExposure(config, users.users, loaded.locate);
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, prepared: { config, users: users.users }, dict: dictionary };
 }
 
 /** Demo accounts may only be served on loopback listeners. */
-function demoExposure(config: Config, users: Map<string, LocalUser>, configPath: string): ConfigIssue[] {
+function demoExposure(config: Config, users: Map<string, LocalUser>, locate: IssueLocator): ConfigIssue[] {
   const demo = [...users.values()].filter((u) => u.demo && u.enabled).map((u) => u.name);
   if (demo.length === 0) return [];
-  return config.listeners
-    .map((l, i) => ({ l, i }))
-    .filter(({ l }) => !isLoopbackAddress(l.address))
-    .map(({ l, i }) => ({
-      file: configPath,
-      line: 0,
-      column: 0,
-      key: `listeners[${i}].address`,
-      message: `listener ${l.address} is not loopback while demo user(s) ${demo.join(', ')} are enabled in ${config.local_users.file}; remove or disable them first`,
-    }));
+  const issues: ConfigIssue[] = [];
+  config.listeners.forEach((l, i) => {
+    if (isLoopbackAddress(l.address)) return;
+    issues.push(
+      locate(
+        ['listeners', i, 'address'],
+        `listener ${l.address} is not loopback while demo user(s) ${demo.join(', ')} are enabled in ${config.local_users.file}; remove or disable them first`,
+      ),
+    );
+  });
+  return issues;
 }
 
 export class Daemon {

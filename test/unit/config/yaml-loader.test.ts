@@ -16,7 +16,9 @@ t.test('formatIssue', async (t) => {
 
 t.test('works with any schema and returns its output type', async (t) => {
   const schema = z.object({ n: z.number().default(7) });
-  t.same(parseYamlWithSchema('x.yaml', '{}', schema), { ok: true, value: { n: 7 } });
+  t.match(parseYamlWithSchema('x.yaml', '{}', schema), { ok: true, value: { n: 7 } });
+  const located = parseYamlWithSchema('x.yaml', 'a:\n  b: 1\n', z.object({ a: z.object({ b: z.number() }) }));
+  t.match(located.ok && located.locate(['a', 'b'], 'later check'), { line: 2, column: 6, key: 'a.b', message: 'later check' });
   t.match(parseYamlWithSchema('x.yaml', 'n: [1]', schema), { ok: false, errors: [{ line: 1, column: 4, key: 'n' }] });
 });
 
