@@ -52,7 +52,7 @@ t.test('demo guard: a demo user with a non-loopback listener is refused', async 
     aaaproxyCli(['check-config', '-c', disabledDemo]),
   ]);
   t.equal(check.code, 1, 'check-config exits 1');
-  t.match(check.stderr, `${exposed}:2:`, 'names the line of the first listener');
+  t.match(check.stderr, `${exposed}:3:28: listeners[0].address`, "names the first listener's line and column");
   t.match(check.stderr, 'listeners[0].address', 'names the first listener');
   t.match(check.stderr, 'listeners[1].address', 'and the second');
   t.match(check.stderr, /listener 0\.0\.0\.0 is not loopback while demo user\(s\) demo are enabled/);
