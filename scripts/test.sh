@@ -20,6 +20,9 @@ if ((${#missing[@]} > 0)); then
 fi
 
 npm run --silent build
+# tap builds its plugin set (package.json "tap.plugin" drops the TypeScript loader: tests are
+# compiled) into .tap/plugins; a fresh clone has none, so build it before the first run.
+npx tap build >/dev/null
 # Tests are compiled with the sources; tap runs the JavaScript output.
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
