@@ -13,10 +13,13 @@ const Cidr = z.string().refine((s) => parseCidr(s) !== undefined, {
   message: 'must be an IP address or CIDR prefix (e.g. 192.0.2.0/24, 2001:db8::/32)',
 });
 const Port = z.number().int().min(0).max(65535);
+const Name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, _ . - (starting with a letter or digit)');
 
 export const ListenerSchema = z
   .object({
     type: z.enum(['auth', 'acct']),
+    /** For routes by listener. */
+    name: Name.optional(),
     address: IpAddress,
     /** 0 asks the kernel for a free port (tests); the bound port is logged. */
     port: Port,
@@ -28,12 +31,76 @@ export const ListenerSchema = z
 export const ClientSchema = z
   .object({
     name: z.string().min(1),
+    /** For routes by client group. */
+    group: z.string().min(1).optional(),
     address: Cidr,
     secret: z.string().min(1, 'must not be empty'),
     /** BlastRADIUS (FreeRADIUS 3.2.5 semantics): require Message-Authenticator in Access-Request. */
     require_message_authenticator: Tristate.default('auto'),
     /** BlastRADIUS: drop Access-Request with Proxy-State but without Message-Authenticator. */
     limit_proxy_state: Tristate.default('auto'),
+  })
+  .strict();
+
+export const StatusCheckSchema = z
+  .object({
+    /** RFC 5997 Status-Server probe interval while a server is zombie or dead. */
+    interval_seconds: z.number().positive().max(3600).default(10),
+    /** Consecutive probe answers that bring a server back. */
+    revive_after: z.number().int().min(1).max(100).default(3),
+    /** A zombie (stopped answering) with no answer for this long is dead. */
+    zombie_period_seconds: z.number().positive().max(3600).default(20),
+  })
+  .strict();
+
+export const UpstreamServerSchema = z
+  .object({
+    name: Name,
+    address: IpAddress,
+    auth_port: Port.default(1812),
+    acct_port: Port.default(1813),
+    secret: z.string().min(1, 'must not be empty'),
+    /** Seconds to wait for a reply before retransmitting. */
+    timeout_seconds: z.number().positive().max(60).default(3),
+    /** Retransmissions after the first try; failover follows after timeout x (retries + 1). */
+    retries: z.number().int().min(0).max(10).default(2),
+    /**
+     * BlastRADIUS: drop Access-* replies without Message-Authenticator. auto: required once the
+     * server's first verified Access-* reply carried one (servers before FreeRADIUS 3.2.5 omit it).
+     */
+    require_message_authenticator: Tristate.default('auto'),
+    /** Source address for traffic to this server (default: the kernel's choice). */
+    source_address: IpAddress.optional(),
+    status_check: StatusCheckSchema.default({ interval_seconds: 10, revive_after: 3, zombie_period_seconds: 20 }),
+    /** Off by default: a proxy passes the NAS's own identity. */
+    nas_identifier: z.string().min(1).optional(),
+    nas_ip_address: IpAddress.optional(),
+    /** Sockets of 256 identifiers each, opened as needed. */
+    max_sockets: z.number().int().min(1).max(256).default(32),
+  })
+  .strict();
+
+export const PoolSchema = z
+  .object({
+    name: Name,
+    servers: z.array(z.string()).min(1),
+    mode: z.enum(['failover', 'load-balance']).default('failover'),
+  })
+  .strict();
+
+export const RouteSchema = z
+  .object({
+    name: Name.optional(),
+    /** `user@realm` or `REALM\user`, case-insensitive; `*` matches any realm. */
+    realm: z.string().min(1).optional(),
+    client: z.string().optional(),
+    client_group: z.string().optional(),
+    listener: z.string().optional(),
+    strip_realm: z.boolean().default(false),
+    /** A pool name, or `local` for the local users backend. */
+    auth: z.string().default('local'),
+    /** A pool name, or `local` for the local accounting log. */
+    accounting: z.string().default('local'),
   })
   .strict();
 
@@ -99,6 +166,10 @@ const ConfigBase = z
     duplicates: DuplicatesSchema.default({ window_seconds: 5, max_entries: 262144 }),
     /** Extra dictionary files or directories in FreeRADIUS format, loaded after the built-in ones. */
     dictionaries: z.array(z.string()).default([]),
+    upstreams: z.array(UpstreamServerSchema).default([]),
+    pools: z.array(PoolSchema).default([]),
+    /** First match wins; no match means local. */
+    routes: z.array(RouteSchema).default([]),
     admin: AdminSchema.default({ enabled: true, address: '127.0.0.1', port: 9812 }),
     log: LogSchema.default({ level: 'info', format: 'auto' }),
   })
@@ -142,6 +213,8 @@ function checkWholeConfig(c: z.output<typeof ConfigBase>, ctx: z.RefinementCtx):
     else ctx.addIssue({ code: 'custom', path: ['clients', i, 'address'], message: `same prefix as clients[${samePrefix}], so only one of them could ever match` });
   });
 
+  checkUpstreams(c, ctx);
+
   const admin = c.admin;
   if (admin.enabled && admin.port !== 0) {
     const clash = c.listeners.findIndex((l) => l.port === admin.port && addressKey(l.address) === addressKey(admin.address));
@@ -149,7 +222,37 @@ function checkWholeConfig(c: z.output<typeof ConfigBase>, ctx: z.RefinementCtx):
   }
 }
 
+function checkUpstreams(c: z.output<typeof ConfigBase>, ctx: z.RefinementCtx): void {
+  const servers = new Set<string>();
+  c.upstreams.forEach((u, i) => {
+    if (servers.has(u.name)) ctx.addIssue({ code: 'custom', path: ['upstreams', i, 'name'], message: `duplicate upstream name ${u.name}` });
+    servers.add(u.name);
+  });
+  const pools = new Set<string>();
+  c.pools.forEach((p, i) => {
+    if (p.name === 'local') ctx.addIssue({ code: 'custom', path: ['pools', i, 'name'], message: '"local" names the local backend' });
+    if (pools.has(p.name)) ctx.addIssue({ code: 'custom', path: ['pools', i, 'name'], message: `duplicate pool name ${p.name}` });
+    pools.add(p.name);
+    p.servers.forEach((s, j) => {
+      if (!servers.has(s)) ctx.addIssue({ code: 'custom', path: ['pools', i, 'servers', j], message: `no upstream named ${s}` });
+    });
+  });
+  const clientNames = new Set(c.clients.map((cl) => cl.name));
+  const groups = new Set(c.clients.flatMap((cl) => (cl.group ? [cl.group] : [])));
+  const listenerNames = new Set(c.listeners.flatMap((l) => (l.name ? [l.name] : [])));
+  c.routes.forEach((r, i) => {
+    for (const key of ['auth', 'accounting'] as const) {
+      if (r[key] !== 'local' && !pools.has(r[key])) ctx.addIssue({ code: 'custom', path: ['routes', i, key], message: `no pool named ${r[key]} (or use local)` });
+    }
+    if (r.client !== undefined && !clientNames.has(r.client)) ctx.addIssue({ code: 'custom', path: ['routes', i, 'client'], message: `no client named ${r.client}` });
+    if (r.client_group !== undefined && !groups.has(r.client_group)) ctx.addIssue({ code: 'custom', path: ['routes', i, 'client_group'], message: `no client has group ${r.client_group}` });
+    if (r.listener !== undefined && !listenerNames.has(r.listener)) ctx.addIssue({ code: 'custom', path: ['routes', i, 'listener'], message: `no listener named ${r.listener}` });
+  });
+}
+
 export type Config = z.infer<typeof ConfigSchema>;
+export type UpstreamServerConfig = z.infer<typeof UpstreamServerSchema>;
+export type RouteConfig = z.infer<typeof RouteSchema>;
 export type ListenerConfig = z.infer<typeof ListenerSchema>;
 export type ClientConfig = z.infer<typeof ClientSchema>;
 export type Tristate = z.infer<typeof Tristate>;

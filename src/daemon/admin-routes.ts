@@ -5,6 +5,7 @@ import type { LockoutTracker } from '../auth/local/lockout.js';
 interface DaemonView {
   lockout: LockoutTracker;
   sampleGauges(): void;
+  upstreamStates(): { name: string; state: string; outstanding: number }[];
   reload(): Promise<{ ok: boolean; errors?: { file: string; line: number; key: string; message: string }[] }>;
 }
 
@@ -23,6 +24,7 @@ export function registerAdminRoutes(admin: AdminServer, daemon: DaemonView): voi
     daemon.sampleGauges();
     json(res, 200, { user, was_locked: wasLocked });
   });
+  admin.addRoute('GET', /^\/upstreams$/, (_req, res) => json(res, 200, daemon.upstreamStates()));
   // The same as SIGHUP, for the CLI after it edits the users file.
   admin.addRoute('POST', /^\/reload$/, async (_req, res) => {
     const result = await daemon.reload();

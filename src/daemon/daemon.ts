@@ -6,7 +6,6 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { AccountingLog } from '../accounting/accounting-log.js';
 import { handleAccountingRequest } from '../accounting/accounting-handler.js';
-import { handleAccessRequest } from '../auth/access-handler.js';
 import { LocalUsersBackend } from '../auth/local/local-backend.js';
 import { LockoutTracker } from '../auth/local/lockout.js';
 import { loadUsersFile, type LocalUser } from '../auth/local/users-file.js';
@@ -24,6 +23,12 @@ import { DuplicateCache } from '../server/duplicates.js';
 import { DROP_REASONS, RadiusFront, type ListenerContext } from '../server/front.js';
 import { UdpEndpoint, type Peer } from '../transport/udp.js';
 import { registerAdminRoutes } from './admin-routes.js';
+import { buildUpstreams, identityOverrides, type UpstreamSet } from './upstreams.js';
+import { UpstreamMetrics } from '../observability/upstream-metrics.js';
+import { AccessProxy } from '../proxy/access-proxy.js';
+import { EncryptedAttributes } from '../proxy/rewrite.js';
+import { routeAccessRequest } from '../proxy/request-router.js';
+import type { UpstreamServer } from '../upstream/server.js';
 import { DaemonObserver } from './observer.js';
 
 const DRAIN_TIMEOUT_MS = 10_000;
@@ -104,6 +109,8 @@ export class Daemon {
   private ready = false;
   private closing: Promise<void> | undefined;
   private reloading: Promise<{ ok: boolean; errors?: ConfigIssue[] }> | undefined;
+  private onUpstreamsSwapped: (set: UpstreamSet) => void = () => {};
+  private readonly retiring = new Set<{ server: UpstreamServer; grace: NodeJS.Timeout }>();
 
   private constructor(
     private readonly configPath: string,
@@ -115,6 +122,8 @@ export class Daemon {
     private readonly backend: LocalUsersBackend,
     private accountingLog: AccountingLog,
     private readonly front: RadiusFront,
+    private upstreams: UpstreamSet,
+    private readonly upstreamMetrics: UpstreamMetrics,
   ) {}
 
   /** Validates, binds every listener and the admin endpoint; throws StartupError on failure. */
@@ -131,15 +140,24 @@ export class Daemon {
     const accountingLog = new AccountingLog(accountingOptions(config), observer);
     await accountingLog.open();
     const dict = p.dict;
+    const upstreamMetrics = new UpstreamMetrics(metrics.registry);
+    observer.upstreamMetrics = upstreamMetrics;
+    const { set: upstreams } = buildUpstreams(config, observer);
+    let identity = identityOverrides(upstreams);
+    const proxy = new AccessProxy(new EncryptedAttributes(dict), (server) => identity(server));
     const front = new RadiusFront(
       new ClientTable(config.clients),
       {
-        access: (packet, client) => handleAccessRequest(backend, packet, client),
-        accounting: (packet, client, peer) => handleAccountingRequest(daemon.accountingLog, dict, packet, client, peer),
+        access: (packet, origin) => routeAccessRequest(daemon.upstreams, backend, proxy, packet, origin),
+        accounting: (packet, origin) => handleAccountingRequest(daemon.accountingLog, dict, packet, origin.client, origin.peer),
       },
       observer,
     );
-    const daemon = new Daemon(configPath, config, dict, log, metrics, observer, backend, accountingLog, front);
+    const daemon = new Daemon(configPath, config, dict, log, metrics, observer, backend, accountingLog, front, upstreams, upstreamMetrics);
+    daemon.onUpstreamsSwapped = (set) => {
+      identity = identityOverrides(set);
+    };
+    for (const { server } of upstreams.servers.values()) upstreamMetrics.setState(server.name, server.state);
     metrics.beforeRender = () => daemon.sampleGauges();
     try {
       await daemon.openListeners(config.listeners);
@@ -187,6 +205,7 @@ export class Daemon {
     let endpoint: UdpEndpoint;
     const context: ListenerContext = {
       kind: cfg.type,
+      name: cfg.name,
       duplicates,
       send: (buf: Buffer, peer: Peer) => endpoint.send(buf, peer),
     };
@@ -267,6 +286,10 @@ export class Daemon {
     const wanted = new Set(next.listeners.map(listenerKey));
     const gone = [...this.listeners.values()].filter((l) => !wanted.has(l.key));
     for (const l of gone) this.listeners.delete(l.key);
+    const { set: upstreams, retired } = buildUpstreams(next, this.observer, this.upstreams);
+    this.upstreams = upstreams;
+    this.onUpstreamsSwapped(upstreams);
+    for (const { server } of upstreams.servers.values()) this.upstreamMetrics.setState(server.name, server.state);
     this.front.swapClients(new ClientTable(next.clients));
     this.backend.swapUsers(p.prepared.users);
     this.backend.lockout.setPolicy(next.local_users.lockout);
@@ -277,9 +300,25 @@ export class Daemon {
 
     await Promise.all(gone.map((l) => l.endpoint.close()));
     await oldLog?.close();
+    this.retire(retired);
     this.metrics.configReloaded('ok');
     this.log.info({ clients: next.clients.length, users: p.prepared.users.size }, 'config reloaded');
     return { ok: true };
+  }
+
+  /** Servers that left the config finish what they have in flight, then close. */
+  private retire(servers: UpstreamServer[]): void {
+    for (const server of servers) {
+      const o = server.opts;
+      this.upstreamMetrics.forget(server.name);
+      const grace = setTimeout(() => void server.close(), o.timeoutMs * (o.retries + 1) + 1000);
+      grace.unref();
+      this.retiring.add({ server, grace });
+    }
+  }
+
+  upstreamStates(): { name: string; state: string; outstanding: number }[] {
+    return [...this.upstreams.servers.values()].map(({ server }) => ({ name: server.name, state: server.state, outstanding: server.outstanding }));
   }
 
   /** SIGTERM: stop taking packets, let accepted work finish, flush the accounting log. Idempotent. */
@@ -294,6 +333,9 @@ export class Daemon {
       await this.admin?.close();
       await this.accountingLog.close();
       await this.backend.close();
+      for (const r of this.retiring) clearTimeout(r.grace);
+      await Promise.all([...this.retiring].map((r) => r.server.close()));
+      await Promise.all([...this.upstreams.servers.values()].map((s) => s.server.close()));
       this.log.info('aaaproxy stopped');
     })();
     return this.closing;

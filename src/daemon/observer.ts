@@ -9,12 +9,16 @@ import type { Metrics } from '../observability/metrics.js';
 import { Code, codeName } from '../radius/codes.js';
 import type { DropReason, FrontObserver, HandlerReply } from '../server/front.js';
 import type { Peer } from '../transport/udp.js';
+import type { UpstreamMetrics } from '../observability/upstream-metrics.js';
+import type { ReplyDropReason, UpstreamObserver, UpstreamPurpose, UpstreamState } from '../upstream/server.js';
 
 /** At most one log line per (reason, source address) in this interval; the rest are counted. */
 const DROP_LOG_INTERVAL_MS = 10_000;
 const MAX_DROP_LOG_KEYS = 10_000;
 
-export class DaemonObserver implements FrontObserver, LocalAuthObserver, AccountingLogObserver {
+export class DaemonObserver implements FrontObserver, LocalAuthObserver, AccountingLogObserver, UpstreamObserver {
+  /** Set by the daemon once the registry exists. */
+  upstreamMetrics: UpstreamMetrics | undefined;
   private readonly dropLogged = new Map<string, { at: number; suppressed: number }>();
 
   constructor(
@@ -67,6 +71,30 @@ export class DaemonObserver implements FrontObserver, LocalAuthObserver, Account
     this.metrics.lockout();
     this.metrics.setLockedUsers(this.lockedCount());
     this.log.warn({ user }, 'user locked out after repeated wrong passwords');
+  }
+
+  stateChanged(server: string, from: UpstreamState, to: UpstreamState, reason: string): void {
+    this.upstreamMetrics?.stateChanged(server, to);
+    const fields = { server, from, to, reason };
+    if (to === 'alive') this.log.info(fields, 'upstream server state');
+    else this.log.warn(fields, 'upstream server state');
+  }
+
+  replyDropped(server: string, reason: ReplyDropReason): void {
+    this.upstreamMetrics?.replyDropped(server, reason);
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ server, reason }, 'upstream reply dropped');
+  }
+
+  retransmitted(server: string, purpose: UpstreamPurpose): void {
+    this.upstreamMetrics?.retransmitted(server, purpose);
+  }
+
+  timedOut(server: string, purpose: UpstreamPurpose): void {
+    this.upstreamMetrics?.timedOut(server, purpose);
+  }
+
+  replied(server: string, purpose: UpstreamPurpose, seconds: number): void {
+    this.upstreamMetrics?.replied(server, purpose, seconds);
   }
 
   committed(records: number, seconds: number): void {

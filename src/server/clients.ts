@@ -8,6 +8,7 @@ import type { ClientConfig, Tristate } from '../config/schema.js';
 
 export class RadiusClient {
   readonly name: string;
+  readonly group: string | undefined;
   readonly secret: Buffer;
   readonly cidr: Cidr;
   /** Learned state of "auto" settings; undefined until the first Access-Request decides. */
@@ -16,6 +17,7 @@ export class RadiusClient {
 
   constructor(cfg: ClientConfig) {
     this.name = cfg.name;
+    this.group = cfg.group;
     this.secret = Buffer.from(cfg.secret, 'utf8');
     this.cidr = parseCidr(cfg.address)!;
     this.requireMac = tristate(cfg.require_message_authenticator);

@@ -22,7 +22,9 @@ export type DropReason =
   | 'missing_message_authenticator'
   | 'proxy_state_without_message_authenticator'
   | 'handler_failed'
-  | 'internal_error';
+  | 'internal_error'
+  | 'no_upstream_answer'
+  | 'bad_user_password';
 
 export const DROP_REASONS: readonly DropReason[] = [
   ...DECODE_FAILURES,
@@ -34,7 +36,16 @@ export const DROP_REASONS: readonly DropReason[] = [
   'proxy_state_without_message_authenticator',
   'handler_failed',
   'internal_error',
+  'no_upstream_answer',
+  'bad_user_password',
 ];
+
+/** Thrown by a handler that decided not to answer (e.g. no upstream answered); the NAS retries or fails over. */
+export class DropRequest extends Error {
+  constructor(readonly reason: DropReason) {
+    super(reason);
+  }
+}
 
 /** What a handler decided; the front adds Proxy-State, signs and sends. */
 export interface HandlerReply {
@@ -47,9 +58,16 @@ export interface HandlerReply {
   reason?: string;
 }
 
+/** Where a request arrived: the client, its source and the listener's name (for routing). */
+export interface RequestOrigin {
+  client: RadiusClient;
+  peer: Peer;
+  listener: string | undefined;
+}
+
 export interface RequestHandlers {
-  access(packet: RadiusPacket, client: RadiusClient): Promise<HandlerReply>;
-  accounting(packet: RadiusPacket, client: RadiusClient, peer: Peer): Promise<HandlerReply>;
+  access(packet: RadiusPacket, origin: RequestOrigin): Promise<HandlerReply>;
+  accounting(packet: RadiusPacket, origin: RequestOrigin): Promise<HandlerReply>;
 }
 
 export interface FrontObserver {
@@ -61,6 +79,7 @@ export interface FrontObserver {
 /** One listening socket's view: its kind, its duplicate cache and how to send. */
 export interface ListenerContext {
   kind: ListenerKind;
+  name: string | undefined;
   duplicates: DuplicateCache;
   send(buf: Buffer, peer: Peer): void;
 }
@@ -144,7 +163,7 @@ export class RadiusFront {
   ): Promise<void> {
     this.inFlight++;
     try {
-      const reply = await this.dispatch(listener.kind, packet, client, peer);
+      const reply = await this.dispatch(listener.kind, listener.name, packet, client, peer);
       const buf = encodeResponse(
         { code: reply.code, identifier: packet.identifier, attributes: withProxyState(reply.attributes, packet.attributes) },
         packet.authenticator,
@@ -157,18 +176,19 @@ export class RadiusFront {
       this.observer.completed(client.name, packet.code, reply, (performance.now() - started) / 1000);
     } catch (err) {
       listener.duplicates.forget(key, packet.authenticator);
-      this.observer.dropped('handler_failed', peer, client.name, err);
+      if (err instanceof DropRequest) this.observer.dropped(err.reason, peer, client.name);
+      else this.observer.dropped('handler_failed', peer, client.name, err);
     } finally {
       if (--this.inFlight === 0 && this.drained) this.drained();
     }
   }
 
-  private dispatch(kind: ListenerKind, packet: RadiusPacket, client: RadiusClient, peer: Peer): Promise<HandlerReply> {
+  private dispatch(kind: ListenerKind, listenerName: string | undefined, packet: RadiusPacket, client: RadiusClient, peer: Peer): Promise<HandlerReply> {
     switch (packet.code) {
       case Code.AccessRequest:
-        return this.handlers.access(packet, client);
+        return this.handlers.access(packet, { client, peer, listener: listenerName });
       case Code.AccountingRequest:
-        return this.handlers.accounting(packet, client, peer);
+        return this.handlers.accounting(packet, { client, peer, listener: listenerName });
       default:
         // Status-Server (RFC 5997 §3): Access-Accept on an auth port, Accounting-Response on an accounting port.
         return Promise.resolve({

@@ -1,0 +1,764 @@
+/**
+ * Durable on-disk spool for accounting forwarding.
+ *
+ * An Accounting-Request is appended (group commit: one write + one fdatasync per batch)
+ * before the NAS gets its Accounting-Response; the forwarder reads the spool in seq order,
+ * sends upstream and acks. Acks may come out of order; the cursor (the highest seq below
+ * which everything is acked) is persisted in batches, so after a crash what was acked
+ * above the persisted cursor is delivered again: at least once, never lost.
+ *
+ * Layout of `dir` (0750):
+ *   0000000000000001.seg   segment files, named by the first seq they hold (16 digits);
+ *                          framed records, see spool-format.ts. Only the last one is written.
+ *   cursor                 {"format":1,"ackedThrough":N,"lastSeq":M}, replaced atomically
+ *                          (write cursor.tmp, fsync, rename, fsync dir).
+ * A segment is deleted once the persisted cursor has passed every seq in it.
+ *
+ * Size limit: `maxBytes` bounds the segment files on disk plus what is queued for the next
+ * commit. An append that would pass it is rejected with SpoolFullError; the NAS gets no
+ * Accounting-Response, keeps the record and retransmits (or fails over), so nothing
+ * acknowledged is lost. Space comes back when delivered segments are deleted.
+ */
+import { mkdir, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { frameBytes, MAX_CLIENT_BYTES, MAX_PACKET_BYTES, scanFrames, writeFrame } from './spool-format.js';
+
+export interface SpoolEntry {
+  /** Monotonically increasing, never reused, survives restarts. */
+  seq: number;
+  /** ms since the epoch when the batch holding it was written (RFC 2866 §5.2 Acct-Delay-Time). */
+  enqueuedAt: number;
+  /** The NAS client name. */
+  client: string;
+  /** The NAS's original Accounting-Request wire bytes. */
+  packet: Buffer;
+}
+
+export interface SpoolOptions {
+  dir: string;
+  /** Limit on the segment files plus the queued appends; beyond it append() rejects SpoolFullError. */
+  maxBytes: number;
+  /** A new segment is started when the current one would grow past this. At most maxBytes / 2. */
+  segmentBytes: number;
+  /** How long the first append of an idle period waits for company before the commit. */
+  groupCommitMs: number;
+  /** How often, at most, the delivery cursor is persisted (default 200 ms). */
+  cursorFlushMs?: number;
+  /** Recent appends kept in memory so read() need not go to disk (default 4 MiB). */
+  tailCacheBytes?: number;
+}
+
+export interface SpoolObserver {
+  /** A commit made `records` appends durable in `seconds`. */
+  committed(records: number, seconds: number): void;
+  /** Damaged bytes in a segment (or the cursor file) were skipped; each stretch is reported once. */
+  corrupt(segment: string, offset: number, bytes: number): void;
+  /** Recovery cut an incomplete record (a write torn by a crash) off the end of the last segment. */
+  truncated?(segment: string, offset: number, bytes: number): void;
+  /** Persisting the cursor failed (it is retried; meanwhile a restart would redeliver more). */
+  cursorFailed?(err: Error): void;
+}
+
+export interface SpoolStats {
+  /** Records not yet acked. */
+  pending: number;
+  /** Bytes of segment files on disk. */
+  bytes: number;
+  /** enqueuedAt of the oldest record not yet acked (may lag by one disk read: never younger than the truth). */
+  oldestEnqueuedAt: number | undefined;
+  /** The last seq made durable. */
+  lastSeq: number;
+  /** Every seq up to this one is delivered (or was lost to damage and reported). */
+  ackedThrough: number;
+  /** Records appended since open. */
+  appended: number;
+  /** Records acked since open. */
+  delivered: number;
+}
+
+/** The spool is at its size limit: the NAS gets no Accounting-Response and retransmits. */
+export class SpoolFullError extends Error {
+  override readonly name = 'SpoolFullError';
+  readonly code = 'AAA_ERR_SPOOL_FULL';
+  constructor(bytes: number, maxBytes: number) {
+    super(`accounting spool is full: ${bytes} of ${maxBytes} bytes`);
+  }
+}
+
+export class SpoolError extends Error {
+  override readonly name = 'SpoolError';
+  constructor(
+    readonly code: 'AAA_ERR_SPOOL_CLOSED' | 'AAA_ERR_SPOOL_IO' | 'AAA_ERR_SPOOL_OPTIONS' | 'AAA_ERR_SPOOL_RECORD_TOO_LONG',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+interface Segment {
+  readonly firstSeq: number;
+  readonly name: string;
+  readonly path: string;
+  /** Committed bytes. */
+  size: number;
+  /** Highest seq that belongs here (the next segment's first seq - 1; for the last, the last committed). */
+  lastSeq: number;
+  /** Valid records. */
+  count: number;
+  /** Sparse index, flat pairs [seq, offset]: one per INDEX_EVERY records. */
+  index: number[];
+}
+
+interface Pending {
+  client: Buffer;
+  packet: Buffer;
+  bytes: number;
+  resolve: (e: SpoolEntry) => void;
+  reject: (err: Error) => void;
+}
+
+const INDEX_EVERY = 64;
+const SEGMENT_RE = /^(\d{16})\.seg$/;
+const CURSOR = 'cursor';
+const CURSOR_TMP = 'cursor.tmp';
+const TAIL_ENTRY_OVERHEAD = 96;
+
+function segmentName(firstSeq: number): string {
+  return `${String(firstSeq).padStart(16, '0')}.seg`;
+}
+
+export class AccountingSpool {
+  private readonly segments: Segment[] = [];
+  private activeFh: FileHandle | undefined;
+  private committedSeq = 0;
+  private ackedThrough = 0;
+  private persisted = 0;
+  private persistedLastSeq = 0;
+  /** Acked seqs above ackedThrough. */
+  private readonly acked = new Set<number>();
+  /** Seqs above ackedThrough whose record was lost to damage: nothing will ack them. */
+  private readonly missing = new Set<number>();
+  private bytes = 0;
+  private queuedBytes = 0;
+  private queue: Pending[] = [];
+  private flushing: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+  private broken: SpoolError | undefined;
+  private tail: (SpoolEntry | undefined)[] = [];
+  private tailHead = 0;
+  private tailBytes = 0;
+  private waiters: { after: number; resolve: () => void }[] = [];
+  private cursorTimer: NodeJS.Timeout | undefined;
+  private cursorChain: Promise<void> = Promise.resolve();
+  private oldest: { seq: number; at: number } | undefined;
+  private oldestLookup: Promise<void> | undefined;
+  private readonly reported = new Set<string>();
+  private appended = 0;
+  private delivered = 0;
+  private readonly cursorFlushMs: number;
+  private readonly tailCacheBytes: number;
+
+  private constructor(
+    private readonly opts: SpoolOptions,
+    private readonly observer: SpoolObserver,
+  ) {
+    this.cursorFlushMs = opts.cursorFlushMs ?? 200;
+    this.tailCacheBytes = opts.tailCacheBytes ?? 4 * 1024 * 1024;
+  }
+
+  /** Opens (creating) the spool directory and recovers: pending records are those above the persisted cursor. */
+  static async open(opts: SpoolOptions, observer: SpoolObserver): Promise<AccountingSpool> {
+    if (!(opts.segmentBytes >= 4096) || !(opts.maxBytes >= 2 * opts.segmentBytes) || !(opts.groupCommitMs >= 0)) {
+      throw new SpoolError(
+        'AAA_ERR_SPOOL_OPTIONS',
+        `spool needs segmentBytes >= 4096, maxBytes >= 2 x segmentBytes and groupCommitMs >= 0 (got ${opts.segmentBytes}, ${opts.maxBytes}, ${opts.groupCommitMs})`,
+      );
+    }
+    const spool = new AccountingSpool(opts, observer);
+    await spool.recover();
+    return spool;
+  }
+
+  // ---------------------------------------------------------------- append (group commit)
+
+  /** Resolves once the record is durable (fdatasync); rejects SpoolFullError at the size limit. */
+  append(client: string, packet: Buffer): Promise<SpoolEntry> {
+    if (this.closed) return Promise.reject(new SpoolError('AAA_ERR_SPOOL_CLOSED', 'accounting spool is closed'));
+    if (this.broken) return Promise.reject(this.broken);
+    const name = Buffer.from(client, 'utf8');
+    if (name.length > MAX_CLIENT_BYTES || packet.length > MAX_PACKET_BYTES) {
+      return Promise.reject(new SpoolError('AAA_ERR_SPOOL_RECORD_TOO_LONG', `record too long (client ${name.length}, packet ${packet.length} octets)`));
+    }
+    const bytes = frameBytes(name.length, packet.length);
+    if (this.bytes + this.queuedBytes + bytes > this.opts.maxBytes) {
+      return Promise.reject(new SpoolFullError(this.bytes + this.queuedBytes, this.opts.maxBytes));
+    }
+    this.queuedBytes += bytes;
+    return new Promise((resolve, reject) => {
+      this.queue.push({ client: name, packet, bytes, resolve, reject });
+      this.schedule();
+    });
+  }
+
+  /**
+   * The first record of an idle period waits groupCommitMs for company; records that queue
+   * while a commit runs have already waited, so they are flushed as soon as it ends.
+   */
+  private schedule(): void {
+    if (this.timer || this.flushing) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.startFlush();
+    }, this.opts.groupCommitMs);
+  }
+
+  private startFlush(): void {
+    this.flushing = this.flush().finally(() => {
+      this.flushing = undefined;
+      if (this.queue.length > 0) this.startFlush();
+    });
+  }
+
+  /**
+   * One commit: as many queued records as fit in the current segment (at least one), one
+   * write, one fdatasync. What does not fit stays queued and is committed right after, in a
+   * new segment, so no segment grows past segmentBytes (unless one record is larger).
+   */
+  private async flush(): Promise<void> {
+    if (this.queue.length === 0) return;
+    const started = performance.now();
+    let batch: Pending[] = [];
+    let size = 0;
+    try {
+      if (this.broken) throw this.broken;
+      let seg = this.active();
+      if (seg.size > 0 && seg.size + this.queue[0]!.bytes > this.opts.segmentBytes) seg = await this.rotate();
+      let n = 0;
+      while (n < this.queue.length && (n === 0 || seg.size + size + this.queue[n]!.bytes <= this.opts.segmentBytes)) size += this.queue[n++]!.bytes;
+      batch = this.queue.splice(0, n);
+      const fh = this.activeFh!;
+      const enqueuedAt = Date.now();
+      const buf = Buffer.allocUnsafe(size);
+      const entries: SpoolEntry[] = [];
+      const offsets: number[] = [];
+      let off = 0;
+      let seq = this.committedSeq;
+      for (const p of batch) {
+        seq++;
+        const at = writeFrame(buf, off, seq, enqueuedAt, p.client, p.packet);
+        entries.push({ seq, enqueuedAt, client: p.client.toString('utf8'), packet: buf.subarray(at, at + p.packet.length) });
+        offsets.push(seg.size + off);
+        off += p.bytes;
+      }
+      try {
+        let written = 0;
+        while (written < size) written += (await fh.write(buf, written, size - written, seg.size + written)).bytesWritten;
+      } catch (err) {
+        // Nothing was acknowledged: cut the partial write off so the next commit starts clean.
+        await fh.truncate(seg.size).catch((e: Error) => {
+          this.broken = new SpoolError('AAA_ERR_SPOOL_IO', `accounting spool cannot truncate ${seg.name}: ${e.message}`, { cause: e });
+        });
+        throw err;
+      }
+      try {
+        await fh.datasync();
+      } catch (err) {
+        // After a failed fsync the state of the page cache is unknown (Linux drops the dirty
+        // pages): stop taking records rather than acknowledge what may not be on disk.
+        const e = err as Error;
+        this.broken = new SpoolError('AAA_ERR_SPOOL_IO', `accounting spool fdatasync failed on ${seg.name}: ${e.message}`, { cause: e });
+        throw this.broken;
+      }
+      for (let i = 0; i < entries.length; i++) {
+        if (seg.count % INDEX_EVERY === 0) seg.index.push(entries[i]!.seq, offsets[i]!);
+        seg.count++;
+      }
+      seg.size += size;
+      seg.lastSeq = seq;
+      this.bytes += size;
+      this.committedSeq = seq;
+      this.appended += entries.length;
+      for (const e of entries) this.cachePush(e);
+      this.observer.committed(batch.length, (performance.now() - started) / 1000);
+      for (let i = 0; i < batch.length; i++) batch[i]!.resolve(entries[i]!);
+      this.wakeWaiters();
+    } catch (err) {
+      if (batch.length === 0) {
+        // Failed before taking a batch (rotation, or the spool is broken): fail everything queued.
+        batch = this.queue;
+        this.queue = [];
+        for (const p of batch) size += p.bytes;
+      }
+      for (const p of batch) p.reject(err as Error);
+    } finally {
+      this.queuedBytes -= size;
+    }
+  }
+
+  private active(): Segment {
+    return this.segments[this.segments.length - 1]!;
+  }
+
+  private async rotate(): Promise<Segment> {
+    const seg = await this.createSegment(this.committedSeq + 1);
+    const old = this.activeFh;
+    this.activeFh = seg.fh;
+    this.segments.push(seg.segment);
+    await old?.close();
+    return seg.segment;
+  }
+
+  private async createSegment(firstSeq: number): Promise<{ segment: Segment; fh: FileHandle }> {
+    const name = segmentName(firstSeq);
+    const path = join(this.opts.dir, name);
+    const fh = await open(path, 'w', 0o640); // 'w': a file of this name can only be left by a creation that failed
+    // The new file's directory entry must be durable before records in it are acknowledged.
+    await this.syncDir();
+    return { segment: { firstSeq, name, path, size: 0, lastSeq: firstSeq - 1, count: 0, index: [] }, fh };
+  }
+
+  private async syncDir(): Promise<void> {
+    const dh = await open(this.opts.dir, 'r');
+    try {
+      await dh.sync();
+    } finally {
+      await dh.close();
+    }
+  }
+
+  // ---------------------------------------------------------------- tail cache
+
+  private cachePush(e: SpoolEntry): void {
+    this.tail.push(e);
+    this.tailBytes += e.packet.length + TAIL_ENTRY_OVERHEAD;
+    while (this.tailBytes > this.tailCacheBytes && this.tailHead < this.tail.length) this.cacheShift();
+  }
+
+  private cacheShift(): void {
+    const e = this.tail[this.tailHead]!;
+    this.tail[this.tailHead++] = undefined;
+    this.tailBytes -= e.packet.length + TAIL_ENTRY_OVERHEAD;
+    if (this.tailHead > 1024 && this.tailHead * 2 > this.tail.length) {
+      this.tail = this.tail.slice(this.tailHead);
+      this.tailHead = 0;
+    }
+  }
+
+  private cacheFirstSeq(): number | undefined {
+    return this.tail[this.tailHead]?.seq;
+  }
+
+  /** Index in `tail` of the first cached entry with seq >= `seq`. */
+  private cacheIndex(seq: number): number {
+    let lo = this.tailHead;
+    let hi = this.tail.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.tail[mid]!.seq < seq) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  // ---------------------------------------------------------------- read
+
+  /** Undelivered entries after `afterSeq` in seq order, at most `limit`; from the tail cache or disk. */
+  async read(afterSeq: number, limit: number): Promise<SpoolEntry[]> {
+    const out: SpoolEntry[] = [];
+    const last = this.committedSeq;
+    let from = Math.max(afterSeq, this.ackedThrough) + 1;
+    if (this.closed || limit <= 0 || from > last) return out;
+    for (;;) {
+      if (from > last || out.length >= limit) return out;
+      const cached = this.cacheFirstSeq();
+      if (cached !== undefined && from >= cached) {
+        // From the tail cache: every committed seq from its first entry on is there.
+        for (let k = this.cacheIndex(from); k < this.tail.length && out.length < limit; k++) {
+          const e = this.tail[k]!;
+          if (e.seq > last) break;
+          if (e.seq > this.ackedThrough && !this.acked.has(e.seq)) out.push(e);
+        }
+        return out;
+      }
+      // From disk. Segments may be deleted meanwhile (only delivered ones): look each one up afresh.
+      const seg = this.segments[this.segmentFor(from)];
+      if (!seg) return out;
+      const isActive = seg === this.active();
+      const step = await this.readSegment(seg, isActive, from, last, limit, out);
+      if (step.kind === 'done') return out;
+      if (step.kind === 'next' && (isActive || step.from <= from)) return out;
+      from = step.from;
+    }
+  }
+
+  /** The segment that holds `seq` (or the first one). */
+  private segmentFor(seq: number): number {
+    let lo = 0;
+    let hi = this.segments.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.segments[mid]!.firstSeq <= seq) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  /**
+   * Reads wanted records of one segment into `out`: 'done' when the limit (or the last
+   * committed seq) is reached, 'cache' with the seq from which the tail cache takes over,
+   * 'next' with the first seq after this segment.
+   */
+  private async readSegment(
+    seg: Segment,
+    isActive: boolean,
+    from: number,
+    last: number,
+    limit: number,
+    out: SpoolEntry[],
+  ): Promise<{ kind: 'done' } | { kind: 'cache' | 'next'; from: number }> {
+    // Snapshot (size and last seq change together, in one commit): the active segment may grow while we read.
+    const end = seg.size;
+    const upper = seg.lastSeq;
+    let offset = 0;
+    let prev = seg.firstSeq - 1;
+    // Sparse index: the last entry at or below `from`.
+    const idx = seg.index;
+    let lo = 0;
+    let hi = idx.length / 2 - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (idx[2 * mid]! <= from) {
+        offset = idx[2 * mid + 1]!;
+        prev = idx[2 * mid]! - 1;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    let fh: FileHandle;
+    try {
+      fh = await open(seg.path, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'next', from: upper + 1 }; // delivered and deleted meanwhile
+      throw err;
+    }
+    try {
+      for await (const ev of scanFrames(fh, offset, end)) {
+        if (ev.type !== 'record') {
+          this.reportCorrupt(seg.name, ev.offset, ev.bytes);
+          continue;
+        }
+        const r = ev.record;
+        if (r.seq <= prev || r.seq > upper) {
+          this.reportCorrupt(seg.name, ev.offset, ev.bytes);
+          continue;
+        }
+        if (r.seq > prev + 1) this.markMissing(prev + 1, r.seq - 1);
+        prev = r.seq;
+        if (r.seq < from) continue;
+        if (r.seq > last) return { kind: 'done' };
+        const cached = this.cacheFirstSeq();
+        if (cached !== undefined && r.seq >= cached) return { kind: 'cache', from: r.seq };
+        if (r.seq > this.ackedThrough && !this.acked.has(r.seq)) {
+          out.push({ seq: r.seq, enqueuedAt: r.enqueuedAt, client: r.client, packet: Buffer.from(r.packet) });
+          if (out.length >= limit) return { kind: 'done' };
+        }
+        if (r.seq === last) return { kind: 'done' };
+      }
+      if (prev < upper) this.markMissing(prev + 1, upper);
+      return { kind: 'next', from: upper + 1 };
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private reportCorrupt(segment: string, offset: number, bytes: number): void {
+    const key = `${segment}:${offset}`;
+    if (this.reported.has(key)) return;
+    this.reported.add(key);
+    this.observer.corrupt(segment, offset, bytes);
+  }
+
+  /** Records of these seqs were lost to damage: the cursor may pass them. */
+  private markMissing(lo: number, hi: number): void {
+    const from = Math.max(lo, this.ackedThrough + 1);
+    const to = Math.min(hi, this.committedSeq);
+    if (from > to) return;
+    for (let s = from; s <= to; s++) if (!this.acked.has(s)) this.missing.add(s);
+    this.advance();
+  }
+
+  // ---------------------------------------------------------------- ack and cursor
+
+  /** Marks an entry delivered (acks may come out of order). Unknown or already covered seqs are ignored. */
+  ack(seq: number): void {
+    if (!Number.isInteger(seq) || seq <= this.ackedThrough || seq > this.committedSeq) return;
+    if (this.acked.has(seq) || this.missing.has(seq)) return;
+    this.acked.add(seq);
+    this.delivered++;
+    this.advance();
+  }
+
+  private advance(): void {
+    const start = this.ackedThrough;
+    let c = start;
+    for (;;) {
+      const n = c + 1;
+      if (this.acked.delete(n) || this.missing.delete(n)) c = n;
+      else break;
+    }
+    if (c === start) return;
+    this.ackedThrough = c;
+    while (this.tailHead < this.tail.length && this.tail[this.tailHead]!.seq <= c) this.cacheShift();
+    this.scheduleCursor();
+  }
+
+  private scheduleCursor(): void {
+    if (this.cursorTimer || this.closed) return;
+    this.cursorTimer = setTimeout(() => {
+      this.cursorTimer = undefined;
+      void this.persistCursor();
+    }, this.cursorFlushMs);
+    this.cursorTimer.unref();
+  }
+
+  /**
+   * Writes the cursor if it moved (one write at a time), then deletes delivered segments.
+   * On close it is also written when only lastSeq moved, so that a seq is not reused even
+   * if the end of the last segment is later found damaged.
+   */
+  private persistCursor(closing = false): Promise<void> {
+    this.cursorChain = this.cursorChain.then(async () => {
+      if (this.ackedThrough <= this.persisted && !(closing && this.committedSeq > this.persistedLastSeq)) return;
+      try {
+        await this.writeCursor(this.ackedThrough);
+        await this.dropDelivered();
+      } catch (err) {
+        this.observer.cursorFailed?.(err as Error);
+        this.scheduleCursor();
+      }
+    });
+    return this.cursorChain;
+  }
+
+  private async writeCursor(through: number): Promise<void> {
+    const lastSeq = this.committedSeq;
+    const tmp = join(this.opts.dir, CURSOR_TMP);
+    const fh = await open(tmp, 'w', 0o640);
+    try {
+      await fh.writeFile(JSON.stringify({ format: 1, ackedThrough: through, lastSeq }) + '\n');
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, join(this.opts.dir, CURSOR));
+    await this.syncDir();
+    this.persisted = through;
+    this.persistedLastSeq = lastSeq;
+  }
+
+  /** Deletes segments (never the one being written) whose every seq the persisted cursor has passed. */
+  private async dropDelivered(): Promise<void> {
+    while (this.segments.length > 1 && this.segments[0]!.lastSeq <= this.persisted) {
+      const seg = this.segments.shift()!;
+      this.bytes -= seg.size;
+      await rm(seg.path, { force: true });
+    }
+  }
+
+  // ---------------------------------------------------------------- waiting and stats
+
+  /** Resolves once an undelivered entry beyond `afterSeq` exists, or the spool closes. */
+  waitForData(afterSeq: number): Promise<void> {
+    if (this.closed || this.hasUndelivered(afterSeq)) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ after: afterSeq, resolve }));
+  }
+
+  private hasUndelivered(after: number): boolean {
+    const from = Math.max(after, this.ackedThrough) + 1;
+    if (from > this.committedSeq) return false;
+    let skipped = 0;
+    for (const s of this.acked) if (s >= from) skipped++;
+    for (const s of this.missing) if (s >= from) skipped++;
+    return this.committedSeq - from + 1 > skipped;
+  }
+
+  private wakeWaiters(): void {
+    if (this.waiters.length === 0) return;
+    const still: { after: number; resolve: () => void }[] = [];
+    for (const w of this.waiters) {
+      if (this.closed || this.hasUndelivered(w.after)) w.resolve();
+      else still.push(w);
+    }
+    this.waiters = still;
+  }
+
+  stats(): SpoolStats {
+    const pending = this.committedSeq - this.ackedThrough - this.acked.size - this.missing.size;
+    return {
+      pending,
+      bytes: this.bytes,
+      oldestEnqueuedAt: pending > 0 ? this.oldestEnqueuedAt() : undefined,
+      lastSeq: this.committedSeq,
+      ackedThrough: this.ackedThrough,
+      appended: this.appended,
+      delivered: this.delivered,
+    };
+  }
+
+  /** The oldest undelivered record is ackedThrough + 1 (advance() passes every acked seq). */
+  private oldestEnqueuedAt(): number | undefined {
+    const seq = this.ackedThrough + 1;
+    const cached = this.cacheFirstSeq();
+    if (cached !== undefined && seq >= cached) return this.tail[this.cacheIndex(seq)]?.enqueuedAt;
+    if (this.oldest?.seq !== seq && !this.oldestLookup && !this.closed) {
+      this.oldestLookup = this.read(seq - 1, 1)
+        .then((es) => {
+          const e = es[0];
+          if (e) this.oldest = { seq: e.seq, at: e.enqueuedAt };
+        })
+        .catch(() => {})
+        .finally(() => {
+          this.oldestLookup = undefined;
+        });
+    }
+    // Until the lookup answers, the previous oldest: older than the truth, never younger.
+    return this.oldest?.at;
+  }
+
+  // ---------------------------------------------------------------- recovery
+
+  private async recover(): Promise<void> {
+    const dir = this.opts.dir;
+    await mkdir(dir, { recursive: true, mode: 0o750 });
+    await rm(join(dir, CURSOR_TMP), { force: true });
+    const cursor = await this.readCursor();
+    const segs: Segment[] = (await readdir(dir))
+      .filter((n) => SEGMENT_RE.test(n))
+      .sort()
+      .map((name) => {
+        const firstSeq = Number(SEGMENT_RE.exec(name)![1]);
+        return { firstSeq, name, path: join(dir, name), size: 0, lastSeq: 0, count: 0, index: [] };
+      });
+    this.ackedThrough = cursor ? cursor.ackedThrough : Math.max(0, (segs[0]?.firstSeq ?? 1) - 1);
+    this.persisted = this.ackedThrough;
+    this.persistedLastSeq = cursor?.lastSeq ?? 0;
+    // Whole segments the cursor has passed were delivered: delete what a crash left behind.
+    while (segs.length > 1 && segs[1]!.firstSeq - 1 <= this.ackedThrough) await rm(segs.shift()!.path, { force: true });
+
+    let lastSeq = Math.max(this.ackedThrough, cursor?.lastSeq ?? 0);
+    let expected = segs[0]?.firstSeq ?? this.ackedThrough + 1; // the next seq we should see
+    const missing: [number, number][] = [];
+    for (let k = 0; k < segs.length; k++) {
+      const seg = segs[k]!;
+      const isLast = k === segs.length - 1;
+      const nextFirst = isLast ? Infinity : segs[k + 1]!.firstSeq;
+      const fh = await open(seg.path, isLast ? 'r+' : 'r');
+      let keep = false;
+      try {
+        let size = (await fh.stat()).size;
+        let torn: { offset: number; bytes: number } | undefined;
+        for await (const ev of scanFrames(fh, 0, size)) {
+          if (ev.type === 'corrupt' || (ev.type === 'tail' && !isLast)) {
+            this.reportCorrupt(seg.name, ev.offset, ev.bytes);
+            continue;
+          }
+          if (ev.type === 'tail') {
+            torn = ev;
+            continue;
+          }
+          const r = ev.record;
+          if (r.seq < expected || r.seq < seg.firstSeq || r.seq >= nextFirst) {
+            this.reportCorrupt(seg.name, ev.offset, ev.bytes); // valid frame, impossible seq: treat as damage
+            continue;
+          }
+          if (r.seq > expected) missing.push([expected, r.seq - 1]);
+          expected = r.seq + 1;
+          if (seg.count % INDEX_EVERY === 0) seg.index.push(r.seq, ev.offset);
+          seg.count++;
+          if (r.seq > this.ackedThrough && !this.oldest) this.oldest = { seq: r.seq, at: r.enqueuedAt };
+        }
+        if (torn) {
+          // A crash mid-write: the incomplete record was never acknowledged. Nothing valid follows it.
+          await fh.truncate(torn.offset);
+          await fh.datasync();
+          size = torn.offset;
+          this.observer.truncated?.(seg.name, torn.offset, torn.bytes);
+        }
+        seg.size = size;
+        if (isLast) {
+          lastSeq = Math.max(lastSeq, expected - 1, seg.firstSeq - 1);
+          seg.lastSeq = lastSeq;
+          this.activeFh = fh;
+          keep = true;
+        } else {
+          seg.lastSeq = nextFirst - 1;
+          if (expected < nextFirst) missing.push([expected, nextFirst - 1]);
+          expected = Math.max(expected, nextFirst);
+        }
+      } finally {
+        if (!keep) await fh.close();
+      }
+      this.segments.push(seg);
+      this.bytes += seg.size;
+    }
+    if (expected <= lastSeq) missing.push([expected, lastSeq]);
+    this.committedSeq = lastSeq;
+    if (this.segments.length === 0) {
+      const { segment, fh } = await this.createSegment(lastSeq + 1);
+      this.segments.push(segment);
+      this.activeFh = fh;
+    }
+    for (const [lo, hi] of missing) this.markMissing(lo, hi);
+  }
+
+  private async readCursor(): Promise<{ ackedThrough: number; lastSeq: number } | undefined> {
+    let text: string;
+    try {
+      text = await readFile(join(this.opts.dir, CURSOR), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    try {
+      const c = JSON.parse(text) as { format?: unknown; ackedThrough?: unknown; lastSeq?: unknown };
+      if (c.format === 1 && Number.isSafeInteger(c.ackedThrough) && Number.isSafeInteger(c.lastSeq) && (c.ackedThrough as number) >= 0) {
+        return { ackedThrough: c.ackedThrough as number, lastSeq: c.lastSeq as number };
+      }
+    } catch {
+      // fall through: damaged
+    }
+    // Written by rename, so this is damage from outside: deliver everything that is left again.
+    this.reportCorrupt(CURSOR, 0, text.length);
+    return undefined;
+  }
+
+  // ---------------------------------------------------------------- close
+
+  /** Flushes queued appends and the cursor, then closes. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    this.closed = true;
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    while (this.flushing) await this.flushing;
+    while (this.queue.length > 0) await this.flush();
+    if (this.cursorTimer) {
+      clearTimeout(this.cursorTimer);
+      this.cursorTimer = undefined;
+    }
+    await this.persistCursor(true);
+    await this.oldestLookup;
+    await this.activeFh?.close();
+    this.activeFh = undefined;
+    for (const w of this.waiters) w.resolve();
+    this.waiters = [];
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * Forwards an Access-Request to an upstream pool and turns the verified reply into one for
+ * the NAS. Failover: on a timeout the next server of the pool is tried, so the NAS's
+ * retransmissions are never what drives it (the front drops those while we work).
+ */
+import { randomBytes } from 'node:crypto';
+import { Attr } from '../radius/attribute-types.js';
+import { Code } from '../radius/codes.js';
+import { randomAuthenticator } from '../radius/crypto.js';
+import { encodeRequest } from '../radius/message.js';
+import { findAttribute, type RadiusPacket } from '../radius/packet.js';
+import type { AuthOutcome, AuthResult } from '../auth/backend.js';
+import type { UpstreamPool } from '../upstream/pool.js';
+import { UpstreamError, type UpstreamServer } from '../upstream/server.js';
+import { EncryptedAttributes, rewriteAccessRequest, rewriteReply } from './rewrite.js';
+import { StickySessions } from './sticky-sessions.js';
+
+const OUTCOME: Record<number, AuthOutcome> = {
+  [Code.AccessAccept]: 'accept',
+  [Code.AccessReject]: 'reject',
+  [Code.AccessChallenge]: 'challenge',
+};
+
+export interface ProxyTarget {
+  pool: UpstreamPool;
+  /** User-Name to send upstream when the route strips the realm. */
+  userName?: Buffer;
+}
+
+/** Per-server overrides of NAS identity attributes (off unless configured). */
+export type IdentityOverrides = (server: UpstreamServer) => { nasIdentifier?: Buffer; nasIpAddress?: Buffer } | undefined;
+
+export class AccessProxy {
+  /** Our Proxy-State: a per-process prefix and a counter, so replies can be told apart in captures. */
+  private readonly proxyStatePrefix = randomBytes(4);
+  private counter = 0;
+  readonly sticky = new StickySessions(60_000, 100_000);
+
+  constructor(
+    private readonly encrypted: EncryptedAttributes,
+    private readonly overrides: IdentityOverrides = () => undefined,
+  ) {}
+
+  /** Resolves with the NAS-ready result, or undefined when no server of the pool answered. */
+  async forward(packet: RadiusPacket, clientSecret: Buffer, target: ProxyTarget): Promise<(AuthResult & { server: string }) | undefined> {
+    const state = findAttribute(packet.attributes, Attr.State);
+    const tried = new Set<UpstreamServer>();
+    let server = state ? this.sticky.lookup(state) : undefined;
+    if (server && (server.state === 'dead' || server.state === 'admin-down')) server = undefined;
+    server ??= target.pool.pick(tried);
+    while (server) {
+      tried.add(server);
+      try {
+        return await this.exchange(server, packet, clientSecret, target);
+      } catch (err) {
+        if (!(err instanceof UpstreamError)) throw err;
+        // A conversation with State cannot move: the next server knows nothing of it.
+        if (state && this.sticky.lookup(state) === server) return undefined;
+        server = target.pool.pick(tried);
+      }
+    }
+    return undefined;
+  }
+
+  private async exchange(server: UpstreamServer, packet: RadiusPacket, clientSecret: Buffer, target: ProxyTarget): Promise<AuthResult & { server: string }> {
+    const secret = server.opts.secret;
+    let ourAuthenticator = packet.authenticator;
+    const proxyState = this.nextProxyState();
+    const overrides = this.overrides(server);
+    const reply = await server.sendAccess((identifier) => {
+      ourAuthenticator = randomAuthenticator();
+      const attributes = rewriteAccessRequest(
+        packet.attributes,
+        { fromSecret: clientSecret, fromAuthenticator: packet.authenticator, toSecret: secret, toAuthenticator: ourAuthenticator },
+        { proxyState, ...(target.userName ? { userName: target.userName } : {}), ...overrides },
+      );
+      const buf = encodeRequest({ code: Code.AccessRequest, identifier, attributes, authenticator: ourAuthenticator }, secret);
+      return { buf, requestAuthenticator: ourAuthenticator };
+    });
+    const attributes = rewriteReply(
+      reply.packet.attributes,
+      { fromSecret: secret, fromAuthenticator: ourAuthenticator, toSecret: clientSecret, toAuthenticator: packet.authenticator },
+      this.encrypted,
+    );
+    const outcome = OUTCOME[reply.packet.code]!;
+    if (outcome === 'challenge') {
+      const state = findAttribute(reply.packet.attributes, Attr.State);
+      if (state) this.sticky.remember(state, server);
+    }
+    return { outcome, attributes, reason: `upstream ${server.name}`, server: server.name };
+  }
+
+  private nextProxyState(): Buffer {
+    const b = Buffer.allocUnsafe(8);
+    this.proxyStatePrefix.copy(b, 0);
+    b.writeUInt32BE(this.counter, 4);
+    this.counter = (this.counter + 1) >>> 0;
+    return b;
+  }
+}
