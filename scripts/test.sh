@@ -3,11 +3,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Real peers the integration tests drive (Debian packages).
-declare -A peer_packages=([radclient]=freeradius-utils)
+# Real peers the integration tests drive (Debian packages), keyed by the command they bring:
+# radclient the NAS, freeradius the upstream server, eapol_test the 802.1X supplicant,
+# openssl the test CA for EAP (test/helpers/freeradius.ts, test/helpers/eapol.ts).
+declare -A peer_packages=([radclient]=freeradius-utils [freeradius]=freeradius [eapol_test]=eapoltest [openssl]=openssl)
 missing=()
 for cmd in "${!peer_packages[@]}"; do
-  command -v "$cmd" >/dev/null 2>&1 || missing+=("${peer_packages[$cmd]}")
+  # freeradius lives in /usr/sbin, which a non-root PATH may lack.
+  command -v "$cmd" >/dev/null 2>&1 || [[ -x /usr/sbin/$cmd ]] || missing+=("${peer_packages[$cmd]}")
 done
 if ((${#missing[@]} > 0)); then
   if [[ $(id -u) -ne 0 ]]; then
@@ -17,6 +20,11 @@ if ((${#missing[@]} > 0)); then
   echo "installing test peers: ${missing[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # The tests start their own FreeRADIUS on loopback; the packaged service (all addresses,
+  # 1812/1813) is not wanted where systemd started it on install.
+  if [[ " ${missing[*]} " == *" freeradius "* && -d /run/systemd/system ]]; then
+    systemctl disable --now freeradius >/dev/null 2>&1 || true
+  fi
 fi
 
 npm run --silent build
