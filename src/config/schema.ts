@@ -74,7 +74,8 @@ export const UpstreamServerSchema = z
     status_check: StatusCheckSchema.default({ interval_seconds: 10, revive_after: 3, zombie_period_seconds: 20 }),
     /** Off by default: a proxy passes the NAS's own identity. */
     nas_identifier: z.string().min(1).optional(),
-    nas_ip_address: IpAddress.optional(),
+    /** NAS-IP-Address is IPv4 only (RFC 2865 §5.4). */
+    nas_ip_address: z.string().refine((s) => isIP(s) === 4, { message: 'must be an IPv4 address' }).optional(),
     /** Sockets of 256 identifiers each, opened as needed. */
     max_sockets: z.number().int().min(1).max(256).default(32),
   })
