@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { isIP } from 'node:net';
 import { ipToBigInt, parseCidr } from './cidr.js';
+import { resolveInterface } from './interfaces.js';
 
 const Tristate = z.enum(['yes', 'no', 'auto']);
 
@@ -15,18 +16,48 @@ const Cidr = z.string().refine((s) => parseCidr(s) !== undefined, {
 const Port = z.number().int().min(0).max(65535);
 const Name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'letters, digits, _ . - (starting with a letter or digit)');
 
+const Family = z.enum(['ipv4', 'ipv6']);
+
+/**
+ * Exactly one of `address` or `interface`; an interface name is resolved here, so the rest of
+ * the daemon only ever sees an address, and a missing interface is a config error with a line.
+ */
+function bindAddress<T extends { address?: string | undefined; interface?: string | undefined; family: 'ipv4' | 'ipv6' }>(
+  v: T,
+  ctx: z.RefinementCtx,
+  addressKey: string,
+  interfaceKey: string,
+  required: boolean,
+): string | undefined {
+  if (v.address !== undefined && v.interface !== undefined) {
+    ctx.addIssue({ code: 'custom', path: [interfaceKey], message: `give ${addressKey} or ${interfaceKey}, not both` });
+    return undefined;
+  }
+  if (v.interface !== undefined) {
+    const found = resolveInterface(v.interface, v.family);
+    if (!found.ok) ctx.addIssue({ code: 'custom', path: [interfaceKey], message: found.message });
+    return found.ok ? found.address : undefined;
+  }
+  if (v.address === undefined && required) ctx.addIssue({ code: 'custom', path: [addressKey], message: `needs ${addressKey} or ${interfaceKey}` });
+  return v.address;
+}
+
 export const ListenerSchema = z
   .object({
     type: z.enum(['auth', 'acct']),
     /** For routes by listener. */
     name: Name.optional(),
-    address: IpAddress,
+    address: IpAddress.optional(),
+    /** Bind to this interface's address instead (`family` picks IPv4 or IPv6). */
+    interface: z.string().min(1).optional(),
+    family: Family.default('ipv4'),
     /** 0 asks the kernel for a free port (tests); the bound port is logged. */
     port: Port,
     /** SO_RCVBUF; large enough that bursts are not dropped by the kernel. */
     receive_buffer_bytes: z.number().int().min(65536).default(4 * 1024 * 1024),
   })
-  .strict();
+  .strict()
+  .transform((l, ctx) => ({ ...l, address: bindAddress(l, ctx, 'address', 'interface', true) ?? '' }));
 
 export const ClientSchema = z
   .object({
@@ -69,8 +100,11 @@ export const UpstreamServerSchema = z
      * server's first verified Access-* reply carried one (servers before FreeRADIUS 3.2.5 omit it).
      */
     require_message_authenticator: Tristate.default('auto'),
-    /** Source address for traffic to this server (default: the kernel's choice). */
+    /** Source address for traffic to this server (default: upstream_defaults, else the kernel's choice). */
     source_address: IpAddress.optional(),
+    /** Or the interface whose address traffic leaves from (`family` picks IPv4 or IPv6). */
+    source_interface: z.string().min(1).optional(),
+    family: Family.optional(),
     status_check: StatusCheckSchema.default({ interval_seconds: 10, revive_after: 3, zombie_period_seconds: 20 }),
     /** Off by default: a proxy passes the NAS's own identity. */
     nas_identifier: z.string().min(1).optional(),
@@ -79,7 +113,21 @@ export const UpstreamServerSchema = z
     /** Sockets of 256 identifiers each, opened as needed. */
     max_sockets: z.number().int().min(1).max(256).default(32),
   })
-  .strict();
+  .strict()
+  .transform((u, ctx) => {
+    const family = u.family ?? (isIP(u.address) === 6 ? 'ipv6' : 'ipv4');
+    return { ...u, source_address: bindAddress({ ...u, interface: u.source_interface, address: u.source_address, family }, ctx, 'source_address', 'source_interface', false) };
+  });
+
+/** The source of AAA traffic to every upstream server that does not name its own. */
+export const UpstreamDefaultsSchema = z
+  .object({
+    source_address: IpAddress.optional(),
+    source_interface: z.string().min(1).optional(),
+    family: Family.default('ipv4'),
+  })
+  .strict()
+  .transform((d, ctx) => ({ ...d, source_address: bindAddress({ ...d, interface: d.source_interface, address: d.source_address }, ctx, 'source_address', 'source_interface', false) }));
 
 export const PoolSchema = z
   .object({
@@ -167,6 +215,7 @@ const ConfigBase = z
     duplicates: DuplicatesSchema.default({ window_seconds: 5, max_entries: 262144 }),
     /** Extra dictionary files or directories in FreeRADIUS format, loaded after the built-in ones. */
     dictionaries: z.array(z.string()).default([]),
+    upstream_defaults: UpstreamDefaultsSchema.prefault({}),
     upstreams: z.array(UpstreamServerSchema).default([]),
     pools: z.array(PoolSchema).default([]),
     /** First match wins; no match means local. */

@@ -14,7 +14,16 @@ export interface UpstreamSet {
   router: Router;
 }
 
-function serverOptions(u: UpstreamServerConfig) {
+/** The server's own source, else the global default when it is of the same family, else any. */
+function sourceAddress(u: UpstreamServerConfig, config: Config): string {
+  const v6 = isIPv6(u.address);
+  if (u.source_address) return u.source_address;
+  const fallback = config.upstream_defaults.source_address;
+  if (fallback && isIPv6(fallback) === v6) return fallback;
+  return v6 ? '::' : '0.0.0.0';
+}
+
+function serverOptions(u: UpstreamServerConfig, source: string) {
   return {
     name: u.name,
     address: u.address,
@@ -24,7 +33,7 @@ function serverOptions(u: UpstreamServerConfig) {
     timeoutMs: u.timeout_seconds * 1000,
     retries: u.retries,
     requireMessageAuthenticator: u.require_message_authenticator === 'auto' ? undefined : u.require_message_authenticator === 'yes',
-    sourceAddress: u.source_address ?? (isIPv6(u.address) ? '::' : '0.0.0.0'),
+    sourceAddress: source,
     probeIntervalMs: u.status_check.interval_seconds * 1000,
     reviveAfter: u.status_check.revive_after,
     zombiePeriodMs: u.status_check.zombie_period_seconds * 1000,
@@ -36,9 +45,10 @@ function serverOptions(u: UpstreamServerConfig) {
 export function buildUpstreams(config: Config, observer: UpstreamObserver, previous?: UpstreamSet): { set: UpstreamSet; retired: UpstreamServer[] } {
   const servers: UpstreamSet['servers'] = new Map();
   for (const u of config.upstreams) {
-    const key = JSON.stringify(u);
+    const source = sourceAddress(u, config);
+    const key = JSON.stringify([u, source]);
     const old = previous?.servers.get(u.name);
-    servers.set(u.name, old && old.key === key ? old : { key, config: u, server: new UpstreamServer(serverOptions(u), observer) });
+    servers.set(u.name, old && old.key === key ? old : { key, config: u, server: new UpstreamServer(serverOptions(u, source), observer) });
   }
   const pools = new Map<string, UpstreamPool>();
   for (const p of config.pools) {
