@@ -61,8 +61,9 @@ interface RunningListener {
   context: ListenerContext;
 }
 
-function listenerKey(l: ListenerConfig): string {
-  return `${l.type}|${l.address}|${l.port}`;
+/** A listener is kept across a reload only if nothing about it changed; port-0 ones are told apart by position. */
+function listenerKey(l: ListenerConfig, index: number): string {
+  return JSON.stringify([l.type, l.address, l.port, l.name, l.receive_buffer_bytes, l.port === 0 ? index : -1]);
 }
 
 /** Validates a config file and everything it names (users file, dictionaries) without side effects. */
@@ -187,8 +188,8 @@ export class Daemon {
   private async openListeners(configs: readonly ListenerConfig[]): Promise<void> {
     const opened: RunningListener[] = [];
     try {
-      for (const cfg of configs) {
-        const key = listenerKey(cfg);
+      for (const [i, cfg] of configs.entries()) {
+        const key = listenerKey(cfg, i);
         if (this.listeners.has(key)) continue;
         opened.push(await this.openListener(cfg, key));
       }
@@ -283,7 +284,7 @@ export class Daemon {
       return fail((err as StartupError).issues);
     }
     // The swap: synchronous, so no datagram sees half of it.
-    const wanted = new Set(next.listeners.map(listenerKey));
+    const wanted = new Set(next.listeners.map((l, i) => listenerKey(l, i)));
     const gone = [...this.listeners.values()].filter((l) => !wanted.has(l.key));
     for (const l of gone) this.listeners.delete(l.key);
     const { set: upstreams, retired } = buildUpstreams(next, this.observer, this.upstreams);

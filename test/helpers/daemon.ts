@@ -348,11 +348,12 @@ export interface RadclientResult {
 }
 
 /**
- * Runs `radclient -x -r RETRIES -t TIMEOUT 127.0.0.1:PORT TYPE SECRET` with attrs on stdin.
- * The type is radclient's: auth, acct or status.
+ * Runs `radclient -x -r RETRIES -t TIMEOUT HOST:PORT TYPE SECRET` with attrs on stdin (HOST
+ * 127.0.0.1 unless given). The type is radclient's: auth, acct or status.
  */
 export function radclient(args: {
   port: number;
+  host?: string | undefined;
   secret: string;
   type: 'auth' | 'acct' | 'status';
   attrs: string;
@@ -360,7 +361,7 @@ export function radclient(args: {
   timeout?: number;
 }): Promise<RadclientResult> {
   return new Promise((resolve, reject) => {
-    const argv = ['-x', '-r', String(args.retries ?? 1), '-t', String(args.timeout ?? 2), `127.0.0.1:${args.port}`, args.type, args.secret];
+    const argv = ['-x', '-r', String(args.retries ?? 1), '-t', String(args.timeout ?? 2), `${args.host ?? '127.0.0.1'}:${args.port}`, args.type, args.secret];
     const child = spawn(RADCLIENT, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';

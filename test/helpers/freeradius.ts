@@ -6,7 +6,8 @@
  * (/usr/share/freeradius) and module libraries (/usr/lib/freeradius).
  *
  * What the server does:
- *  - auth and acct listeners on 127.0.0.1 (free ports picked here, kept across stop/start);
+ *  - auth and acct listeners on 127.0.0.1 or `listenAddress` (free ports picked here, kept
+ *    across stop/start), optionally in a network namespace (`commandPrefix`);
  *  - Status-Server answered on both (`status_server = yes`, RFC 5997), unless disabled;
  *  - one client, 127.0.0.1, with the given secret (more can be listed);
  *  - `files` authorize from the users file text the test gives, then pap, chap, mschap and
@@ -190,6 +191,13 @@ export interface FreeRadiusOptions {
   startTimeoutMs?: number;
   /** Label used in error messages (default `freeradius`). */
   name?: string;
+  /**
+   * Address of the auth and acct listeners (default 127.0.0.1); the start-up probes go there
+   * too, so the clients must include the address they come from.
+   */
+  listenAddress?: string;
+  /** Put before the server's command line, e.g. `['ip', 'netns', 'exec', NS]` (must exec, not fork). */
+  commandPrefix?: string[];
 }
 
 /** A line of one of the linelog files, split into its `Name=value` fields. */
@@ -421,12 +429,12 @@ instantiate {
 server default {
 	listen {
 		type = auth
-		ipaddr = 127.0.0.1
+		ipaddr = ${o.listenAddress ?? '127.0.0.1'}
 		port = ${authPort}
 	}
 	listen {
 		type = acct
-		ipaddr = 127.0.0.1
+		ipaddr = ${o.listenAddress ?? '127.0.0.1'}
 		port = ${acctPort}
 	}
 
@@ -632,7 +640,8 @@ export async function startFreeRadius(t: Teardown, opts: FreeRadiusOptions): Pro
   const spawnOnce = async (): Promise<void> => {
     const args = ['-f', '-l', 'stdout', '-d', dir, '-n', 'radiusd'];
     if (debug) args.push('-xx');
-    const c = spawn(FREERADIUS, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const [command, ...prefixArgs] = [...(opts.commandPrefix ?? []), FREERADIUS, ...args];
+    const c = spawn(command!, prefixArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
     child = c;
     alive = true;
     paused = false;
@@ -676,7 +685,8 @@ export async function startFreeRadius(t: Teardown, opts: FreeRadiusOptions): Pro
       }
       if (/Ready to process requests/.test(log.slice(from))) {
         if (opts.statusServer === false) return;
-        const probes = await Promise.all([statusServer(authPort, secret, STARTUP_PROBE), statusServer(acctPort, secret, STARTUP_PROBE)]);
+        const host = opts.listenAddress;
+        const probes = await Promise.all([statusServer(authPort, secret, STARTUP_PROBE, host), statusServer(acctPort, secret, STARTUP_PROBE, host)]);
         if (probes.every((p) => p.code !== 'timeout')) return;
       }
       if (Date.now() > deadline) {
@@ -780,10 +790,10 @@ export async function startFreeRadius(t: Teardown, opts: FreeRadiusOptions): Pro
 const STARTUP_PROBE = 'aaaproxy-harness-startup';
 
 /**
- * Status-Server (RFC 5997) by radclient to 127.0.0.1:port; one try, 1 s. The NAS-Identifier
- * tells these probes apart from a proxy's in status.log.
+ * Status-Server (RFC 5997) by radclient to host:port (default 127.0.0.1); one try, 1 s. The
+ * NAS-Identifier tells these probes apart from a proxy's in status.log.
  */
-export function statusServer(port: number, secret: string, nasIdentifier = 'aaaproxy-harness'): Promise<RadclientResult> {
+export function statusServer(port: number, secret: string, nasIdentifier = 'aaaproxy-harness', host?: string): Promise<RadclientResult> {
   // radclient 3.2 does not add the Message-Authenticator RFC 5997 requires: ask for it.
-  return radclient({ port, secret, type: 'status', attrs: `Message-Authenticator = 0x00, NAS-Identifier = ${JSON.stringify(nasIdentifier)}`, retries: 1, timeout: 1 });
+  return radclient({ port, host, secret, type: 'status', attrs: `Message-Authenticator = 0x00, NAS-Identifier = ${JSON.stringify(nasIdentifier)}`, retries: 1, timeout: 1 });
 }
