@@ -7,12 +7,23 @@
  * which everything is acked) is persisted in batches, so after a crash what was acked
  * above the persisted cursor is delivered again: at least once, never lost.
  *
- * Layout of `dir` (0750):
- *   0000000000000001.seg   segment files, named by the first seq they hold (16 digits);
- *                          framed records, see spool-format.ts. Only the last one is written.
+ * Layout of `dir` (0750; one process per directory):
+ *   0000000000000001.seg   segment files (0640), named by the next seq when they were created
+ *                          (16 digits): every seq in a segment is at least its name and below
+ *                          the next segment's. Framed records, see spool-format.ts. Only the
+ *                          last segment is written; a new one is started (and the directory
+ *                          fsynced) before a commit would take the current past segmentBytes.
  *   cursor                 {"format":1,"ackedThrough":N,"lastSeq":M}, replaced atomically
- *                          (write cursor.tmp, fsync, rename, fsync dir).
+ *                          (write cursor.tmp, fsync, rename, fsync dir) at most every
+ *                          cursorFlushMs and on close.
  * A segment is deleted once the persisted cursor has passed every seq in it.
+ *
+ * Recovery (open): every segment is scanned and each frame's CRC checked. An incomplete or
+ * damaged stretch at the end of the last segment, with no valid frame after it, is a write
+ * torn by a crash (never acknowledged): it is cut off. Damage anywhere else is skipped up to
+ * the next valid frame and reported through observer.corrupt; the records in it are lost
+ * (their seqs are passed over by the cursor) but nothing around them is. lastSeq is the
+ * highest of the last valid record, the cursor's lastSeq and the cursor, so a seq is not reused.
  *
  * Size limit: `maxBytes` bounds the segment files on disk plus what is queued for the next
  * commit. An append that would pass it is rejected with SpoolFullError; the NAS gets no
@@ -184,7 +195,12 @@ export class AccountingSpool {
 
   // ---------------------------------------------------------------- append (group commit)
 
-  /** Resolves once the record is durable (fdatasync); rejects SpoolFullError at the size limit. */
+  /**
+   * Resolves once the record is durable (fdatasync); rejects SpoolFullError at the size limit,
+   * SpoolError AAA_ERR_SPOOL_CLOSED after close, AAA_ERR_SPOOL_IO after a failed fdatasync (the
+   * spool then takes no more records until restarted), or the write error itself. `packet` is
+   * copied at commit time: do not change it before the promise settles.
+   */
   append(client: string, packet: Buffer): Promise<SpoolEntry> {
     if (this.closed) return Promise.reject(new SpoolError('AAA_ERR_SPOOL_CLOSED', 'accounting spool is closed'));
     if (this.broken) return Promise.reject(this.broken);
@@ -316,7 +332,10 @@ export class AccountingSpool {
     const path = join(this.opts.dir, name);
     const fh = await open(path, 'w', 0o640); // 'w': a file of this name can only be left by a creation that failed
     // The new file's directory entry must be durable before records in it are acknowledged.
-    await this.syncDir();
+    await this.syncDir().catch(async (err: unknown) => {
+      await fh.close().catch(() => {});
+      throw err;
+    });
     return { segment: { firstSeq, name, path, size: 0, lastSeq: firstSeq - 1, count: 0, index: [] }, fh };
   }
 
@@ -365,7 +384,11 @@ export class AccountingSpool {
 
   // ---------------------------------------------------------------- read
 
-  /** Undelivered entries after `afterSeq` in seq order, at most `limit`; from the tail cache or disk. */
+  /**
+   * Undelivered entries after `afterSeq` in seq order, at most `limit`; from the tail cache or
+   * disk (nothing beyond the cache and one read chunk is held in memory). Each entry is the
+   * caller's own copy. Only durable entries are returned.
+   */
   async read(afterSeq: number, limit: number): Promise<SpoolEntry[]> {
     const out: SpoolEntry[] = [];
     const last = this.committedSeq;
@@ -379,7 +402,8 @@ export class AccountingSpool {
         for (let k = this.cacheIndex(from); k < this.tail.length && out.length < limit; k++) {
           const e = this.tail[k]!;
           if (e.seq > last) break;
-          if (e.seq > this.ackedThrough && !this.acked.has(e.seq)) out.push(e);
+          // A copy: the caller may rewrite the packet (Acct-Delay-Time, authenticator) in place.
+          if (e.seq > this.ackedThrough && !this.acked.has(e.seq)) out.push({ ...e, packet: Buffer.from(e.packet) });
         }
         return out;
       }
@@ -569,6 +593,11 @@ export class AccountingSpool {
 
   // ---------------------------------------------------------------- waiting and stats
 
+  /** True once close() was called: the forwarder loop stops when waitForData resolves and this is set. */
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
   /** Resolves once an undelivered entry beyond `afterSeq` exists, or the spool closes. */
   waitForData(afterSeq: number): Promise<void> {
     if (this.closed || this.hasUndelivered(afterSeq)) return Promise.resolve();
@@ -641,7 +670,8 @@ export class AccountingSpool {
         const firstSeq = Number(SEGMENT_RE.exec(name)![1]);
         return { firstSeq, name, path: join(dir, name), size: 0, lastSeq: 0, count: 0, index: [] };
       });
-    this.ackedThrough = cursor ? cursor.ackedThrough : Math.max(0, (segs[0]?.firstSeq ?? 1) - 1);
+    // Seqs below the first segment are gone (delivered, or its files were removed by hand).
+    this.ackedThrough = Math.max(cursor?.ackedThrough ?? 0, (segs[0]?.firstSeq ?? 1) - 1);
     this.persisted = this.ackedThrough;
     this.persistedLastSeq = cursor?.lastSeq ?? 0;
     // Whole segments the cursor has passed were delivered: delete what a crash left behind.
