@@ -28,7 +28,11 @@ export function loadConfigText(path: string, text: string): LoadResult {
   const config: Config = {
     ...c,
     local_users: { ...c.local_users, file: resolve(base, c.local_users.file) },
-    accounting: { ...c.accounting, log: { ...c.accounting.log, path: resolve(base, c.accounting.log.path) } },
+    accounting: {
+      ...c.accounting,
+      log: { ...c.accounting.log, path: resolve(base, c.accounting.log.path) },
+      ...(c.accounting.spool ? { spool: { ...c.accounting.spool, dir: resolve(base, c.accounting.spool.dir) } } : {}),
+    },
     dictionaries: c.dictionaries.map((d) => resolve(base, d)),
   };
   return { ok: true, config: deepFreeze(config), locate: parsed.locate };

@@ -182,6 +182,26 @@ export const AccountingLogSchema = z
   })
   .strict();
 
+export const SpoolSchema = z
+  .object({
+    /** Directory of the spool's segment files and cursor (one daemon per directory). */
+    dir: z.string().min(1),
+    /** Beyond this the NAS gets no Accounting-Response (it keeps the record and retransmits). */
+    max_bytes: z.number().int().min(8192).default(1024 * 1024 * 1024),
+    segment_bytes: z.number().int().min(4096).default(16 * 1024 * 1024),
+    group_commit_ms: z.number().min(0).max(1000).default(2),
+    /** Records in flight to upstream at once (each session stays in order). */
+    window: z.number().int().min(1).max(4096).default(64),
+    /** Backoff after every server of a pool failed: doubles from min to max. */
+    retry_min_seconds: z.number().positive().default(1),
+    retry_max_seconds: z.number().positive().default(30),
+  })
+  .strict()
+  .superRefine((sp, ctx) => {
+    if (sp.max_bytes < 2 * sp.segment_bytes) ctx.addIssue({ code: 'custom', path: ['max_bytes'], message: 'must be at least twice segment_bytes' });
+    if (sp.retry_max_seconds < sp.retry_min_seconds) ctx.addIssue({ code: 'custom', path: ['retry_max_seconds'], message: 'must be at least retry_min_seconds' });
+  });
+
 export const DuplicatesSchema = z
   .object({
     /** RFC 5080 §2.2.2: how long a reply is kept for retransmissions. */
@@ -211,7 +231,13 @@ const ConfigBase = z
     listeners: z.array(ListenerSchema).min(1),
     clients: z.array(ClientSchema).min(1),
     local_users: LocalUsersSchema,
-    accounting: z.object({ log: AccountingLogSchema }).strict(),
+    accounting: z
+      .object({
+        log: AccountingLogSchema,
+        /** Needed when a route sends accounting to a pool: records are durable here before the NAS's ACK. */
+        spool: SpoolSchema.optional(),
+      })
+      .strict(),
     duplicates: DuplicatesSchema.default({ window_seconds: 5, max_entries: 262144 }),
     /** Extra dictionary files or directories in FreeRADIUS format, loaded after the built-in ones. */
     dictionaries: z.array(z.string()).default([]),
@@ -287,6 +313,11 @@ function checkUpstreams(c: z.output<typeof ConfigBase>, ctx: z.RefinementCtx): v
       if (!servers.has(s)) ctx.addIssue({ code: 'custom', path: ['pools', i, 'servers', j], message: `no upstream named ${s}` });
     });
   });
+  if (!c.accounting.spool) {
+    c.routes.forEach((r, i) => {
+      if (r.accounting !== 'local') ctx.addIssue({ code: 'custom', path: ['routes', i, 'accounting'], message: 'forwarding accounting to a pool needs accounting.spool' });
+    });
+  }
   const clientNames = new Set(c.clients.map((cl) => cl.name));
   const groups = new Set(c.clients.flatMap((cl) => (cl.group ? [cl.group] : [])));
   const listenerNames = new Set(c.listeners.flatMap((l) => (l.name ? [l.name] : [])));

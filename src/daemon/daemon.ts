@@ -5,7 +5,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { AccountingLog } from '../accounting/accounting-log.js';
-import { handleAccountingRequest } from '../accounting/accounting-handler.js';
 import { LocalUsersBackend } from '../auth/local/local-backend.js';
 import { LockoutTracker } from '../auth/local/lockout.js';
 import { loadUsersFile, type LocalUser } from '../auth/local/users-file.js';
@@ -27,9 +26,12 @@ import { buildUpstreams, identityOverrides, type UpstreamSet } from './upstreams
 import { UpstreamMetrics } from '../observability/upstream-metrics.js';
 import { AccessProxy } from '../proxy/access-proxy.js';
 import { EncryptedAttributes } from '../proxy/rewrite.js';
-import { routeAccessRequest } from '../proxy/request-router.js';
+import { routeAccessRequest, routeAccountingRequest } from '../proxy/request-router.js';
+import { AccountingSpool, SpoolError } from '../accounting/spool.js';
+import { AccountingForwarder } from '../accounting/forwarder.js';
+import { SpoolMetrics } from '../observability/spool-metrics.js';
 import type { UpstreamServer } from '../upstream/server.js';
-import { DaemonObserver } from './observer.js';
+import { DaemonObserver, forwarderObserver, spoolObserver } from './observer.js';
 
 const DRAIN_TIMEOUT_MS = 10_000;
 
@@ -104,6 +106,20 @@ function demoExposure(config: Config, users: Map<string, LocalUser>, locate: Iss
   return issues;
 }
 
+/** The long-lived parts a running daemon holds, in construction order. */
+interface Parts {
+  dict: Dictionary;
+  metrics: Metrics;
+  observer: DaemonObserver;
+  upstreamMetrics: UpstreamMetrics;
+  spoolMetrics: SpoolMetrics;
+  backend: LocalUsersBackend;
+  front: RadiusFront;
+  log: Logger;
+  spool: AccountingSpool | undefined;
+  forwarder: AccountingForwarder | undefined;
+}
+
 export class Daemon {
   private readonly listeners = new Map<string, RunningListener>();
   private admin: AdminServer | undefined;
@@ -116,55 +132,77 @@ export class Daemon {
   private constructor(
     private readonly configPath: string,
     private config: Config,
-    private readonly dict: Dictionary,
-    private log: Logger,
-    private readonly metrics: Metrics,
-    private readonly observer: DaemonObserver,
-    private readonly backend: LocalUsersBackend,
-    private accountingLog: AccountingLog,
-    private readonly front: RadiusFront,
+    private readonly parts: Parts,
     private upstreams: UpstreamSet,
-    private readonly upstreamMetrics: UpstreamMetrics,
+    private accountingLog: AccountingLog,
   ) {}
+
+  private get log(): Logger {
+    return this.parts.log;
+  }
 
   /** Validates, binds every listener and the admin endpoint; throws StartupError on failure. */
   static async start(configPath: string, logOverride?: Logger): Promise<Daemon> {
     const p = await prepare(configPath);
     if (!p.ok) throw new StartupError('AAA_ERR_CONFIG_INVALID', p.errors);
     const { config, users } = p.prepared;
+    const dict = p.dict;
     const log = logOverride ?? createLogger({ level: config.log.level, format: config.log.format });
     const metrics = new Metrics();
     metrics.initDropReasons(DROP_REASONS);
     const lockout = new LockoutTracker(config.local_users.lockout);
     const observer = new DaemonObserver(log, metrics, () => lockout.lockedUsers().length);
-    const backend = new LocalUsersBackend(users, p.dict, lockout, observer);
-    const accountingLog = new AccountingLog(accountingOptions(config), observer);
-    await accountingLog.open();
-    const dict = p.dict;
     const upstreamMetrics = new UpstreamMetrics(metrics.registry);
     observer.upstreamMetrics = upstreamMetrics;
+    const spoolMetrics = new SpoolMetrics(metrics.registry);
+    const backend = new LocalUsersBackend(users, dict, lockout, observer);
+    const accountingLog = new AccountingLog(accountingOptions(config), observer);
     const { set: upstreams } = buildUpstreams(config, observer);
     let identity = identityOverrides(upstreams);
     const proxy = new AccessProxy(new EncryptedAttributes(dict), (server) => identity(server));
+    let spool: AccountingSpool | undefined;
+    let forwarder: AccountingForwarder | undefined;
     const front = new RadiusFront(
       new ClientTable(config.clients),
       {
         access: (packet, origin) => routeAccessRequest(daemon.upstreams, backend, proxy, packet, origin),
-        accounting: (packet, origin) => handleAccountingRequest(daemon.accountingLog, dict, packet, origin.client, origin.peer),
+        accounting: (packet, origin) =>
+          routeAccountingRequest(daemon.upstreams, { log: daemon.accountingLog, dict, spool }, packet, origin),
       },
       observer,
     );
-    const daemon = new Daemon(configPath, config, dict, log, metrics, observer, backend, accountingLog, front, upstreams, upstreamMetrics);
+    const parts: Parts = { dict, metrics, observer, upstreamMetrics, spoolMetrics, backend, front, log, spool: undefined, forwarder: undefined };
+    const daemon = new Daemon(configPath, config, parts, upstreams, accountingLog);
     daemon.onUpstreamsSwapped = (set) => {
       identity = identityOverrides(set);
+      forwarder?.swapPools(set.pools);
     };
     for (const { server } of upstreams.servers.values()) upstreamMetrics.setState(server.name, server.state);
     metrics.beforeRender = () => daemon.sampleGauges();
     try {
+      await accountingLog.open();
+      const sp = config.accounting.spool;
+      if (sp) {
+        spool = await AccountingSpool.open(
+          { dir: sp.dir, maxBytes: sp.max_bytes, segmentBytes: sp.segment_bytes, groupCommitMs: sp.group_commit_ms },
+          spoolObserver(() => daemon.log, spoolMetrics),
+        );
+        forwarder = new AccountingForwarder(spool, upstreams.pools, forwarderObserver(() => daemon.log, spoolMetrics), {
+          window: sp.window,
+          retryMinMs: sp.retry_min_seconds * 1000,
+          retryMaxMs: sp.retry_max_seconds * 1000,
+        });
+        parts.spool = spool;
+        parts.forwarder = forwarder;
+        forwarder.start();
+      }
       await daemon.openListeners(config.listeners);
       await daemon.startAdmin();
     } catch (err) {
       await daemon.close();
+      if (err instanceof SpoolError) {
+        throw new StartupError('AAA_ERR_CONFIG_INVALID', [{ file: configPath, line: 0, column: 0, key: 'accounting.spool', message: err.message }]);
+      }
       throw err;
     }
     daemon.ready = true;
@@ -177,7 +215,7 @@ export class Daemon {
   }
 
   get lockout(): LockoutTracker {
-    return this.backend.lockout;
+    return this.parts.backend.lockout;
   }
 
   /** The bound address of each listener, in config order (tests use port 0). */
@@ -212,7 +250,7 @@ export class Daemon {
     };
     endpoint = new UdpEndpoint(
       { address: cfg.address, port: cfg.port, receiveBufferBytes: cfg.receive_buffer_bytes },
-      (msg, peer) => this.front.handleDatagram(context, msg, peer),
+      (msg, peer) => this.parts.front.handleDatagram(context, msg, peer),
       (err) => this.log.error({ err, listener: key }, 'socket error'),
     );
     const bound = await endpoint.start();
@@ -224,7 +262,7 @@ export class Daemon {
     const a = this.config.admin;
     if (!a.enabled) return;
     if (!isLoopbackAddress(a.address)) this.log.warn({ address: a.address }, 'admin HTTP is reachable beyond loopback');
-    this.admin = new AdminServer({ address: a.address, port: a.port, metrics: this.metrics, logger: this.log, readiness: () => this.ready });
+    this.admin = new AdminServer({ address: a.address, port: a.port, metrics: this.parts.metrics, logger: this.log, readiness: () => this.ready });
     registerAdminRoutes(this.admin, this);
     await this.admin.start();
   }
@@ -235,10 +273,11 @@ export class Daemon {
 
   /** Refreshes the gauges that are sampled rather than counted. */
   sampleGauges(): void {
+    if (this.parts.spool) this.parts.spoolMetrics.sample(this.parts.spool.stats());
     let entries = 0;
     for (const l of this.listeners.values()) entries += l.context.duplicates.size;
-    this.metrics.setDuplicateCacheEntries(entries);
-    this.metrics.setLockedUsers(this.backend.lockout.lockedUsers().length);
+    this.parts.metrics.setDuplicateCacheEntries(entries);
+    this.parts.metrics.setLockedUsers(this.parts.backend.lockout.lockedUsers().length);
   }
 
   /**
@@ -255,22 +294,23 @@ export class Daemon {
 
   private async doReload(): Promise<{ ok: boolean; errors?: ConfigIssue[] }> {
     const fail = (errors: ConfigIssue[]) => {
-      this.metrics.configReloaded('failed');
+      this.parts.metrics.configReloaded('failed');
       // `path`, not `key`: the logger redacts any field named key (TLS keys), which hid the setting at fault.
       for (const e of errors) this.log.error({ file: e.file, line: e.line, path: e.key }, `reload refused: ${describeIssue(e)}`);
       return { ok: false, errors };
     };
-    const p = await prepare(this.configPath, this.dict);
+    const p = await prepare(this.configPath, this.parts.dict);
     if (!p.ok) return fail(p.errors);
     const next = p.prepared.config;
     const restartOnly = ['admin', 'dictionaries', 'duplicates'].filter(
       (k) => JSON.stringify(next[k as keyof Config]) !== JSON.stringify(this.config[k as keyof Config]),
     );
+    if (JSON.stringify(next.accounting.spool) !== JSON.stringify(this.config.accounting.spool)) restartOnly.push('accounting.spool');
     if (restartOnly.length > 0) this.log.warn({ keys: restartOnly }, 'these settings change only on restart');
 
     let newLog: AccountingLog | undefined;
-    if (JSON.stringify(next.accounting) !== JSON.stringify(this.config.accounting)) {
-      newLog = new AccountingLog(accountingOptions(next), this.observer);
+    if (JSON.stringify(next.accounting.log) !== JSON.stringify(this.config.accounting.log)) {
+      newLog = new AccountingLog(accountingOptions(next), this.parts.observer);
       try {
         await newLog.open();
       } catch (err) {
@@ -287,13 +327,13 @@ export class Daemon {
     const wanted = new Set(next.listeners.map((l, i) => listenerKey(l, i)));
     const gone = [...this.listeners.values()].filter((l) => !wanted.has(l.key));
     for (const l of gone) this.listeners.delete(l.key);
-    const { set: upstreams, retired } = buildUpstreams(next, this.observer, this.upstreams);
+    const { set: upstreams, retired } = buildUpstreams(next, this.parts.observer, this.upstreams);
     this.upstreams = upstreams;
     this.onUpstreamsSwapped(upstreams);
-    for (const { server } of upstreams.servers.values()) this.upstreamMetrics.setState(server.name, server.state);
-    this.front.swapClients(new ClientTable(next.clients));
-    this.backend.swapUsers(p.prepared.users);
-    this.backend.lockout.setPolicy(next.local_users.lockout);
+    for (const { server } of upstreams.servers.values()) this.parts.upstreamMetrics.setState(server.name, server.state);
+    this.parts.front.swapClients(new ClientTable(next.clients));
+    this.parts.backend.swapUsers(p.prepared.users);
+    this.parts.backend.lockout.setPolicy(next.local_users.lockout);
     const oldLog = newLog ? this.accountingLog : undefined;
     if (newLog) this.accountingLog = newLog;
     this.log.level = next.log.level;
@@ -302,7 +342,7 @@ export class Daemon {
     await Promise.all(gone.map((l) => l.endpoint.close()));
     await oldLog?.close();
     this.retire(retired);
-    this.metrics.configReloaded('ok');
+    this.parts.metrics.configReloaded('ok');
     this.log.info({ clients: next.clients.length, users: p.prepared.users.size }, 'config reloaded');
     return { ok: true };
   }
@@ -311,7 +351,7 @@ export class Daemon {
   private retire(servers: UpstreamServer[]): void {
     for (const server of servers) {
       const o = server.opts;
-      this.upstreamMetrics.forget(server.name);
+      this.parts.upstreamMetrics.forget(server.name);
       const grace = setTimeout(() => void server.close(), o.timeoutMs * (o.retries + 1) + 1000);
       grace.unref();
       this.retiring.add({ server, grace });
@@ -328,15 +368,18 @@ export class Daemon {
       this.ready = false;
       await this.reloading;
       // Bounded, so a stuck backend cannot hold shutdown hostage.
-      await Promise.race([this.front.drain(), delay(DRAIN_TIMEOUT_MS, undefined, { ref: false })]);
+      await Promise.race([this.parts.front.drain(), delay(DRAIN_TIMEOUT_MS, undefined, { ref: false })]);
       await Promise.all([...this.listeners.values()].map((l) => l.endpoint.close()));
       this.listeners.clear();
       await this.admin?.close();
       await this.accountingLog.close();
-      await this.backend.close();
+      await this.parts.backend.close();
+      // Delivery stops first; records in flight stay in the spool and go again after restart.
+      await this.parts.forwarder?.close();
       for (const r of this.retiring) clearTimeout(r.grace);
       await Promise.all([...this.retiring].map((r) => r.server.close()));
       await Promise.all([...this.upstreams.servers.values()].map((s) => s.server.close()));
+      await this.parts.spool?.close();
       this.log.info('aaaproxy stopped');
     })();
     return this.closing;

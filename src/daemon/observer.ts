@@ -10,6 +10,9 @@ import { Code, codeName } from '../radius/codes.js';
 import type { DropReason, FrontObserver, HandlerReply } from '../server/front.js';
 import type { Peer } from '../transport/udp.js';
 import type { UpstreamMetrics } from '../observability/upstream-metrics.js';
+import type { SpoolMetrics } from '../observability/spool-metrics.js';
+import type { SpoolObserver } from '../accounting/spool.js';
+import type { ForwarderObserver } from '../accounting/forwarder.js';
 import type { ReplyDropReason, UpstreamObserver, UpstreamPurpose, UpstreamState } from '../upstream/server.js';
 
 /** At most one log line per (reason, source address) in this interval; the rest are counted. */
@@ -102,4 +105,33 @@ export class DaemonObserver implements FrontObserver, LocalAuthObserver, Account
     this.metrics.accountingCommitted(seconds);
     if (this.log.isLevelEnabled('trace')) this.log.trace({ records, seconds }, 'accounting batch committed');
   }
+}
+
+/** The spool's events: commits counted, damage and failures logged loudly. */
+export function spoolObserver(log: () => Logger, metrics: SpoolMetrics): SpoolObserver {
+  return {
+    committed: () => metrics.committed(),
+    corrupt: (segment, offset, bytes) => {
+      metrics.corruptRegion();
+      log().error({ segment, offset, bytes }, 'accounting spool: damaged bytes skipped');
+    },
+    truncated: (segment, offset, bytes) => log().warn({ segment, offset, bytes }, 'accounting spool: torn write at the end cut off'),
+    cursorFailed: (err) => log().error({ err }, 'accounting spool: cannot persist the delivery cursor'),
+  };
+}
+
+/** Delivery upstream: counted per pool and server; deferrals logged at most every 10 s per pool. */
+export function forwarderObserver(log: () => Logger, metrics: SpoolMetrics): ForwarderObserver {
+  const lastLogged = new Map<string, number>();
+  return {
+    delivered: (pool, server) => metrics.deliveredTo(pool, server),
+    deferred: (pool, reason, err) => {
+      metrics.deferredFor(pool, reason);
+      const now = Date.now();
+      if ((lastLogged.get(pool) ?? 0) + DROP_LOG_INTERVAL_MS > now) return;
+      lastLogged.set(pool, now);
+      log().warn({ pool, reason, ...(err ? { err } : {}) }, 'accounting delivery put off; records stay in the spool');
+    },
+    undeliverable: (seq) => log().error({ seq }, 'accounting spool: record cannot be decoded; skipped'),
+  };
 }

@@ -12,12 +12,46 @@ import { DropRequest, type HandlerReply, type RequestOrigin } from '../server/fr
 import type { UpstreamPool } from '../upstream/pool.js';
 import type { AccessProxy } from './access-proxy.js';
 import { RewriteError } from './rewrite.js';
+import { handleAccountingRequest, statusTypeName } from '../accounting/accounting-handler.js';
+import type { AccountingLog } from '../accounting/accounting-log.js';
+import { spoolLabel } from '../accounting/forwarder.js';
+import { SpoolFullError, type AccountingSpool } from '../accounting/spool.js';
+import type { Dictionary } from '../radius/dictionary.js';
 
 const REPLY_CODE = { accept: Code.AccessAccept, reject: Code.AccessReject, challenge: Code.AccessChallenge } as const;
 
 export interface Routing {
   router: Router;
   pools: ReadonlyMap<string, UpstreamPool>;
+}
+
+function routeRequest(packet: RadiusPacket, origin: RequestOrigin) {
+  const userName = findAttribute(packet.attributes, Attr.UserName)?.toString('utf8');
+  return { userName, client: origin.client.name, clientGroup: origin.client.group, listener: origin.listener };
+}
+
+export interface AccountingTargets {
+  log: AccountingLog;
+  dict: Dictionary;
+  /** Present when the config has accounting.spool. */
+  spool: AccountingSpool | undefined;
+}
+
+/**
+ * Local accounting goes to the log; accounting for a pool is made durable in the spool and
+ * then acknowledged, and the forwarder delivers it (RFC 2866 §2: answer only once recorded).
+ */
+export async function routeAccountingRequest(routing: Routing, targets: AccountingTargets, packet: RadiusPacket, origin: RequestOrigin): Promise<HandlerReply> {
+  const decision = routing.router.accounting(routeRequest(packet, origin));
+  if (decision.target === LOCAL_TARGET || !targets.spool) {
+    return handleAccountingRequest(targets.log, targets.dict, packet, origin.client, origin.peer);
+  }
+  try {
+    await targets.spool.append(spoolLabel(decision.target, origin.client.name), origin.datagram);
+  } catch (err) {
+    throw new DropRequest(err instanceof SpoolFullError ? 'spool_full' : 'spool_unavailable');
+  }
+  return { code: Code.AccountingResponse, attributes: [], result: 'acct_ok', reason: statusTypeName(packet) };
 }
 
 export async function routeAccessRequest(
@@ -27,14 +61,9 @@ export async function routeAccessRequest(
   packet: RadiusPacket,
   origin: RequestOrigin,
 ): Promise<HandlerReply> {
-  const nameValue = findAttribute(packet.attributes, Attr.UserName);
-  const userName = nameValue?.toString('utf8');
-  const decision = routing.router.auth({
-    userName,
-    client: origin.client.name,
-    clientGroup: origin.client.group,
-    listener: origin.listener,
-  });
+  const request = routeRequest(packet, origin);
+  const userName = request.userName;
+  const decision = routing.router.auth(request);
   if (decision.target === LOCAL_TARGET) return handleAccessRequest(local, packet, origin.client);
   const pool = routing.pools.get(decision.target)!;
   let result;

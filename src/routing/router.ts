@@ -68,7 +68,8 @@ export class Router {
       const decision: RouteDecision = { route: r.name, target: purpose === 'auth' ? r.auth : r.accounting };
       if (r.stripRealm && req.userName !== undefined) {
         split ??= splitRealm(req.userName);
-        if (split) decision.strippedUserName = split.user;
+        // RFC 2865 §5.1: User-Name is one or more octets, so `@realm` keeps its name unstripped.
+        if (split && split.user !== '') decision.strippedUserName = split.user;
       }
       return decision;
     }

@@ -24,7 +24,9 @@ export type DropReason =
   | 'handler_failed'
   | 'internal_error'
   | 'no_upstream_answer'
-  | 'bad_user_password';
+  | 'bad_user_password'
+  | 'spool_full'
+  | 'spool_unavailable';
 
 export const DROP_REASONS: readonly DropReason[] = [
   ...DECODE_FAILURES,
@@ -38,6 +40,8 @@ export const DROP_REASONS: readonly DropReason[] = [
   'internal_error',
   'no_upstream_answer',
   'bad_user_password',
+  'spool_full',
+  'spool_unavailable',
 ];
 
 /** Thrown by a handler that decided not to answer (e.g. no upstream answered); the NAS retries or fails over. */
@@ -63,6 +67,8 @@ export interface RequestOrigin {
   client: RadiusClient;
   peer: Peer;
   listener: string | undefined;
+  /** The verified request as received (the accounting spool stores it as it is). */
+  datagram: Buffer;
 }
 
 export interface RequestHandlers {
@@ -150,11 +156,12 @@ export class RadiusFront {
     }
     if (dup.verdict === 'in_progress') return this.observer.duplicate('in_progress', client.name);
 
-    void this.respond(listener, packet, client, peer, key, started);
+    void this.respond(listener, msg, packet, client, peer, key, started);
   }
 
   private async respond(
     listener: ListenerContext,
+    datagram: Buffer,
     packet: RadiusPacket,
     client: RadiusClient,
     peer: Peer,
@@ -163,7 +170,7 @@ export class RadiusFront {
   ): Promise<void> {
     this.inFlight++;
     try {
-      const reply = await this.dispatch(listener.kind, listener.name, packet, client, peer);
+      const reply = await this.dispatch(listener.kind, { client, peer, listener: listener.name, datagram }, packet);
       const buf = encodeResponse(
         { code: reply.code, identifier: packet.identifier, attributes: withProxyState(reply.attributes, packet.attributes) },
         packet.authenticator,
@@ -183,12 +190,12 @@ export class RadiusFront {
     }
   }
 
-  private dispatch(kind: ListenerKind, listenerName: string | undefined, packet: RadiusPacket, client: RadiusClient, peer: Peer): Promise<HandlerReply> {
+  private dispatch(kind: ListenerKind, origin: RequestOrigin, packet: RadiusPacket): Promise<HandlerReply> {
     switch (packet.code) {
       case Code.AccessRequest:
-        return this.handlers.access(packet, { client, peer, listener: listenerName });
+        return this.handlers.access(packet, origin);
       case Code.AccountingRequest:
-        return this.handlers.accounting(packet, { client, peer, listener: listenerName });
+        return this.handlers.accounting(packet, origin);
       default:
         // Status-Server (RFC 5997 §3): Access-Accept on an auth port, Accounting-Response on an accounting port.
         return Promise.resolve({

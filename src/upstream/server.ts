@@ -134,7 +134,14 @@ export class UpstreamServer {
 
   private async send(purpose: UpstreamPurpose, probe: boolean, expect: readonly number[], build: PacketBuilder): Promise<UpstreamReply> {
     if (this.closed) throw new UpstreamError('AAA_ERR_UPSTREAM_CLOSED', `${this.name} is closed`);
-    const socket = this.sockets.find((s) => s.available > 0) ?? (await this.openSocket());
+    // Callers that waited for the same new socket take its identifiers in turn; one that finds
+    // them all taken opens the next socket (openSocket throws at maxSockets, so this ends).
+    let socket = this.sockets.find((s) => s.available > 0);
+    while (!socket) {
+      await this.openSocket();
+      if (this.closed) throw new UpstreamError('AAA_ERR_UPSTREAM_CLOSED', `${this.name} is closed`);
+      socket = this.sockets.find((s) => s.available > 0);
+    }
     return new Promise((resolve, reject) => {
       const now = this.now();
       const slot: Slot = { purpose, probe, buf: EMPTY, requestAuthenticator: EMPTY, expect, firstSentAt: now, sentAt: now, tries: 1, resolve, reject };
@@ -175,6 +182,11 @@ export class UpstreamServer {
         },
       );
       await socket.start();
+      if (this.closed) {
+        // close() ran while the socket was binding: it must not outlive the server.
+        await socket.close();
+        throw new UpstreamError('AAA_ERR_UPSTREAM_CLOSED', `${this.name} is closed`);
+      }
       this.sockets.push(socket);
       return socket;
     })().finally(() => {
@@ -300,7 +312,11 @@ export class UpstreamServer {
       }
     }
     this.pending = 0;
-    await Promise.all(this.sockets.map((s) => s.close()));
+    const opening = this.opening?.then(
+      () => {},
+      () => {},
+    );
+    await Promise.all([...this.sockets.map((s) => s.close()), opening]);
   }
 }
 

@@ -43,6 +43,8 @@ export interface DaemonOptions {
   lockout?: { attempts: number; minutes: number };
   /** Extra top-level YAML appended to the config (e.g. `duplicates: {...}`). */
   extraConfig?: string;
+  /** YAML lines (indented 4) for `accounting.spool`, e.g. `dir: spool`; no spool when absent. */
+  spool?: string;
   logLevel?: 'debug' | 'info' | 'warn';
   /** Milliseconds to wait for 'aaaproxy started'. */
   startTimeoutMs?: number;
@@ -75,6 +77,7 @@ export function configYaml(opts: {
   adminPort?: number;
   listenAddress?: string;
   extraConfig?: string;
+  spool?: string;
   logLevel?: string;
 }): string {
   const lockout = opts.lockout ?? { attempts: 3, minutes: 10 };
@@ -97,6 +100,7 @@ export function configYaml(opts: {
     '  log:',
     '    path: accounting.jsonl',
     '    group_commit_ms: 1',
+    ...(opts.spool ? ['  spool:', ...opts.spool.split('\n').map((l) => `    ${l}`)] : []),
     'admin:',
     '  address: 127.0.0.1',
     `  port: ${opts.adminPort ?? 0}`,
@@ -190,6 +194,7 @@ export async function startDaemon(t: Teardown, opts: DaemonOptions): Promise<Run
     limitProxyState: opts.limitProxyState,
     lockout: opts.lockout,
     extraConfig: opts.extraConfig,
+    spool: opts.spool,
     logLevel: opts.logLevel,
   };
   await writeFile(configPath, configYaml(configOpts));

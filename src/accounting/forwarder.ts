@@ -1,0 +1,266 @@
+/**
+ * Delivers the spool to upstream accounting pools: at least once, in order per session,
+ * with failover inside the pool and retries without end (a record leaves the spool only
+ * when an upstream acknowledged it).
+ *
+ * Per session: a record waits while an earlier one of the same session (Acct-Session-Id at
+ * the same NAS; Accounting-On/Off per NAS) is in flight. Records of other sessions go ahead,
+ * up to `window` at once.
+ */
+import { randomBytes } from 'node:crypto';
+import { Attr } from '../radius/attribute-types.js';
+import { Code } from '../radius/codes.js';
+import { encodeRequest } from '../radius/message.js';
+import { decodePacket, findAttribute, type RawAttribute } from '../radius/packet.js';
+import { rewriteAccountingRequest } from '../proxy/rewrite.js';
+import type { UpstreamPool } from '../upstream/pool.js';
+import { UpstreamError, type UpstreamServer } from '../upstream/server.js';
+import type { AccountingSpool, SpoolEntry } from './spool.js';
+
+/** The spool's label for an entry: the target pool, then the client (pool names have no newline). */
+export function spoolLabel(pool: string, client: string): string {
+  return `${pool}\n${client}`;
+}
+
+function parseLabel(label: string): { pool: string; client: string } {
+  const nl = label.indexOf('\n');
+  return nl < 0 ? { pool: label, client: '' } : { pool: label.slice(0, nl), client: label.slice(nl + 1) };
+}
+
+export type DeferReason = 'no_server_answered' | 'unknown_pool' | 'internal_error';
+
+export interface ForwarderObserver {
+  delivered(pool: string, server: string): void;
+  /** No server of the pool answered (or the pool is gone, or a bug); the record is retried later. */
+  deferred(pool: string, reason: DeferReason, err?: unknown): void;
+  /** A spooled packet that cannot be decoded; it is acknowledged so it does not block its session. */
+  undeliverable(seq: number): void;
+}
+
+export interface ForwarderOptions {
+  window: number;
+  retryMinMs: number;
+  retryMaxMs: number;
+}
+
+/** A spooled record with what delivery needs, worked out once when it is read. */
+interface Queued {
+  entry: SpoolEntry;
+  pool: string;
+  session: string;
+  attributes: RawAttribute[] | undefined;
+}
+
+/** Records read ahead of delivery, so that a busy session does not stall the others. */
+const READ_AHEAD = 2048;
+
+export class AccountingForwarder {
+  private readonly proxyStatePrefix = randomBytes(4);
+  private counter = 0;
+  private readonly busySessions = new Set<string>();
+  /** Waiting records in seq order; a failed delivery goes back to its place. */
+  private queue: Queued[] = [];
+  private readThrough: number;
+  private active = 0;
+  private closed = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  /** One outstanding wait on the spool at a time (a wait per pass would pile up). */
+  private dataWait: Promise<void> | undefined;
+  /** Backoff per pool after every server failed; reset by a delivery. */
+  private readonly retryAt = new Map<string, { at: number; delayMs: number }>();
+
+  constructor(
+    private readonly spool: AccountingSpool,
+    private pools: ReadonlyMap<string, UpstreamPool>,
+    private readonly observer: ForwarderObserver,
+    private readonly opts: ForwarderOptions,
+  ) {
+    this.readThrough = spool.stats().ackedThrough;
+  }
+
+  /** Reload: deliveries in flight finish on the pools they started with. */
+  swapPools(pools: ReadonlyMap<string, UpstreamPool>): void {
+    this.pools = pools;
+    this.retryAt.clear();
+    this.poke();
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  private poke(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  private waitForData(): Promise<void> {
+    this.dataWait ??= this.spool.waitForData(this.readThrough).finally(() => {
+      this.dataWait = undefined;
+    });
+    return this.dataWait;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.closed) {
+      if (this.queue.length < READ_AHEAD) await this.readMore();
+      const nextRetryMs = this.dispatchReady();
+      const woken = new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+      const waits: Promise<void>[] = [woken];
+      // New records matter only when there is room to send them.
+      if (this.active < this.opts.window && this.queue.length < READ_AHEAD) waits.push(this.waitForData());
+      if (Number.isFinite(nextRetryMs)) waits.push(new Promise((r) => setTimeout(r, nextRetryMs).unref()));
+      await Promise.race(waits);
+    }
+  }
+
+  private async readMore(): Promise<void> {
+    const more = await this.spool.read(this.readThrough, READ_AHEAD - this.queue.length);
+    if (more.length === 0) return;
+    this.readThrough = more.at(-1)!.seq;
+    for (const entry of more) this.queue.push(prepare(entry));
+  }
+
+  /** Starts every delivery the window, sessions and backoffs allow; returns ms to the next backoff end. */
+  private dispatchReady(): number {
+    const now = Date.now();
+    let nextRetry = Infinity;
+    const waiting: Queued[] = [];
+    // Sessions seen waiting in this pass: their later records must not overtake.
+    const held = new Set<string>();
+    for (const q of this.queue) {
+      const backoff = this.retryAt.get(q.pool);
+      const backingOff = backoff !== undefined && backoff.at > now;
+      if (backingOff) nextRetry = Math.min(nextRetry, backoff.at - now);
+      if (this.active >= this.opts.window || backingOff || this.busySessions.has(q.session) || held.has(q.session)) {
+        held.add(q.session);
+        waiting.push(q);
+        continue;
+      }
+      this.busySessions.add(q.session);
+      this.active++;
+      void this.deliver(q);
+    }
+    this.queue = waiting;
+    return nextRetry;
+  }
+
+  private requeue(q: Queued): void {
+    let i = this.queue.length;
+    while (i > 0 && this.queue[i - 1]!.entry.seq > q.entry.seq) i--;
+    this.queue.splice(i, 0, q);
+  }
+
+  private async deliver(q: Queued): Promise<void> {
+    const { entry, pool: poolName } = q;
+    try {
+      if (!q.attributes) {
+        this.observer.undeliverable(entry.seq);
+        this.spool.ack(entry.seq);
+        return;
+      }
+      const pool = this.pools.get(poolName);
+      if (!pool) {
+        this.defer(poolName, 'unknown_pool');
+        this.requeue(q);
+        return;
+      }
+      const tried = new Set<UpstreamServer>();
+      for (let server = pool.pick(tried); server; server = pool.pick(tried)) {
+        tried.add(server);
+        try {
+          await this.send(server, q.attributes, entry);
+          this.spool.ack(entry.seq);
+          this.retryAt.delete(poolName);
+          this.observer.delivered(poolName, server.name);
+          return;
+        } catch (err) {
+          if (!(err instanceof UpstreamError)) throw err;
+        }
+      }
+      this.defer(poolName, 'no_server_answered');
+      this.requeue(q);
+    } catch (err) {
+      // Not an upstream failure (a bug): keep the record and try again after a backoff.
+      this.defer(poolName, 'internal_error', err);
+      this.requeue(q);
+    } finally {
+      this.active--;
+      this.busySessions.delete(q.session);
+      this.poke();
+    }
+  }
+
+  private defer(pool: string, reason: DeferReason, err?: unknown): void {
+    const prev = this.retryAt.get(pool);
+    const delayMs = prev ? Math.min(prev.delayMs * 2, this.opts.retryMaxMs) : this.opts.retryMinMs;
+    this.retryAt.set(pool, { at: Date.now() + delayMs, delayMs });
+    this.observer.deferred(pool, reason, err);
+  }
+
+  private send(server: UpstreamServer, attributes: RawAttribute[], entry: SpoolEntry) {
+    const secret = server.opts.secret;
+    const withDelay = withAcctDelayTime(attributes, entry.enqueuedAt);
+    const proxyState = this.nextProxyState();
+    return server.sendAccounting((identifier) => {
+      const buf = encodeRequest(
+        { code: Code.AccountingRequest, identifier, attributes: rewriteAccountingRequest(withDelay, proxyState) },
+        secret,
+      );
+      return { buf, requestAuthenticator: buf.subarray(4, 20) };
+    });
+  }
+
+  private nextProxyState(): Buffer {
+    const b = Buffer.allocUnsafe(8);
+    this.proxyStatePrefix.copy(b, 0);
+    b.writeUInt32BE(this.counter, 4);
+    this.counter = (this.counter + 1) >>> 0;
+    return b;
+  }
+
+  /** Stops taking records; deliveries in flight finish or fail with their servers. Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.poke();
+    await this.loop;
+  }
+}
+
+/**
+ * RFC 2866 §5.2: Acct-Delay-Time grows by the time the record waited here. A new value means
+ * a new packet: new identifier and authenticator (RFC 5080 §2.2.1), which sendAccounting gives.
+ */
+export function withAcctDelayTime(attributes: readonly RawAttribute[], enqueuedAt: number, now = Date.now()): RawAttribute[] {
+  const waited = Math.max(0, Math.floor((now - enqueuedAt) / 1000));
+  const old = findAttribute(attributes, Attr.AcctDelayTime);
+  const base = old && old.length === 4 ? old.readUInt32BE(0) : 0;
+  const value = Buffer.alloc(4);
+  value.writeUInt32BE(Math.min(0xffffffff, base + waited));
+  const out: RawAttribute[] = [];
+  let replaced = false;
+  for (const a of attributes) {
+    if (a.type === Attr.AcctDelayTime) {
+      if (!replaced) out.push({ type: a.type, value });
+      replaced = true;
+    } else out.push(a);
+  }
+  if (!replaced) out.push({ type: Attr.AcctDelayTime, value });
+  return out;
+}
+
+/**
+ * Records of one session at one NAS are delivered in order; records without
+ * Acct-Session-Id (Accounting-On/Off) are ordered per NAS.
+ */
+function prepare(entry: SpoolEntry): Queued {
+  const { pool, client } = parseLabel(entry.client);
+  const decoded = decodePacket(entry.packet);
+  if (!decoded.ok) return { entry, pool, session: `${client}|`, attributes: undefined };
+  const id = findAttribute(decoded.packet.attributes, Attr.AcctSessionId);
+  return { entry, pool, session: id ? `${client}|${id.toString('latin1')}` : `${client}|`, attributes: decoded.packet.attributes };
+}
