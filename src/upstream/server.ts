@@ -90,7 +90,7 @@ export class UpstreamServer {
   private lastReplyAt = 0;
   private zombieSince = 0;
   private probeAnswers = 0;
-  private lastProbeAt = 0;
+  private lastProbeAt = -Infinity;
   private closed = false;
   private pending = 0;
   private requireMac: boolean | undefined;
@@ -292,7 +292,8 @@ export class UpstreamServer {
     if (to === 'zombie') {
       this.zombieSince = this.now();
       this.probeAnswers = 0;
-      this.lastProbeAt = 0;
+      // Probe at the next tick (performance.now() counts from process start, so 0 may be "recent").
+      this.lastProbeAt = -Infinity;
     }
     if (to === 'alive') this.probeAnswers = 0;
     this.observer.stateChanged(this.name, from, to, reason);
