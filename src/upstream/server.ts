@@ -113,7 +113,7 @@ export class UpstreamServer {
     return this.current;
   }
 
-  /** Requests waiting for a reply (load-balancing weight). */
+  /** Proxied requests waiting for a reply (load-balancing weight); probes are not counted. */
   get outstanding(): number {
     return this.pending;
   }
@@ -159,7 +159,8 @@ export class UpstreamServer {
         reject(err as Error);
         return;
       }
-      this.pending++;
+      // Probes are not load: `outstanding` counts proxied requests only.
+      if (!probe) this.pending++;
       socket.send(slot.buf, this.peerFor(purpose));
     });
   }
@@ -210,7 +211,7 @@ export class UpstreamServer {
     if (check !== 'ok') return this.observer.replyDropped(this.name, check);
     if (access && !slot.probe && this.requireMac === undefined) this.requireMac = findMessageAuthenticatorOffset(msg) >= 0;
     socket.release(msg[1]!);
-    this.pending--;
+    if (!slot.probe) this.pending--;
     const now = this.now();
     this.lastReplyAt = now;
     if (slot.probe) this.onProbeAnswer();
@@ -238,7 +239,7 @@ export class UpstreamServer {
           continue;
         }
         socket.release(id);
-        this.pending--;
+        if (!slot.probe) this.pending--;
         if (slot.probe) this.onProbeTimeout();
         else this.onRequestTimeout(slot);
         slot.reject(new UpstreamError('AAA_ERR_UPSTREAM_TIMEOUT', `${this.name}: no reply after ${slot.tries} tries`));

@@ -48,6 +48,12 @@ export interface DaemonOptions {
   logLevel?: 'debug' | 'info' | 'warn';
   /** Milliseconds to wait for 'aaaproxy started'. */
   startTimeoutMs?: number;
+  /**
+   * Run in this existing directory (a previous daemon's `dir`, e.g. to restart on the same
+   * spool after a SIGKILL) instead of a fresh temp dir; its files stay, the config and users
+   * file are written again, and whoever created it removes it.
+   */
+  dir?: string;
 }
 
 export const DEFAULT_SECRET = 'integration-secret';
@@ -158,6 +164,8 @@ export interface RunningDaemon {
   reload(timeoutMs?: number): Promise<LogLine>;
   /** SIGTERM; resolves with the exit code (null when killed by a signal). */
   stop(timeoutMs?: number): Promise<number | null>;
+  /** Sends a signal (default SIGKILL) and resolves once the process is gone (no-op when it already is). */
+  kill(signal?: NodeJS.Signals): Promise<void>;
   /** An admin HTTP call. */
   admin(method: string, path: string): Promise<{ status: number; body: string }>;
   /** The value of one sample in /metrics, 0 when absent. */
@@ -183,7 +191,7 @@ export function metricValue(text: string, name: string, labels: Record<string, s
 }
 
 export async function startDaemon(t: Teardown, opts: DaemonOptions): Promise<RunningDaemon> {
-  const dir = await tempDir(t);
+  const dir = opts.dir ?? (await tempDir(t));
   const secret = opts.secret ?? DEFAULT_SECRET;
   const configPath = join(dir, 'aaaproxy.yaml');
   const usersPath = join(dir, 'users.yaml');
@@ -316,6 +324,11 @@ export async function startDaemon(t: Teardown, opts: DaemonOptions): Promise<Run
       } finally {
         clearTimeout(timer);
       }
+    },
+    async kill(signal = 'SIGKILL') {
+      if (exitCode !== undefined) return;
+      child.kill(signal);
+      await exited;
     },
     admin,
     metric,
