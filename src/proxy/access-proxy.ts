@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { Attr } from '../radius/attribute-types.js';
 import { Code } from '../radius/codes.js';
-import { randomAuthenticator } from '../radius/crypto.js';
+import { AuthenticatorSource } from '../radius/crypto.js';
 import { encodeRequest } from '../radius/message.js';
 import { findAttribute, type RadiusPacket } from '../radius/packet.js';
 import type { AuthOutcome, AuthResult } from '../auth/backend.js';
@@ -34,6 +34,7 @@ export class AccessProxy {
   /** Our Proxy-State: a per-process prefix and a counter, so replies can be told apart in captures. */
   private readonly proxyStatePrefix = randomBytes(4);
   private counter = 0;
+  private readonly authenticators = new AuthenticatorSource();
   readonly sticky = new StickySessions(60_000, 100_000);
 
   constructor(
@@ -68,7 +69,7 @@ export class AccessProxy {
     const proxyState = this.nextProxyState();
     const overrides = this.overrides(server);
     const reply = await server.sendAccess((identifier) => {
-      ourAuthenticator = randomAuthenticator();
+      ourAuthenticator = this.authenticators.next();
       const attributes = rewriteAccessRequest(
         packet.attributes,
         { fromSecret: clientSecret, fromAuthenticator: packet.authenticator, toSecret: secret, toAuthenticator: ourAuthenticator },

@@ -14,6 +14,25 @@ export function randomAuthenticator(): Buffer {
   return randomBytes(16);
 }
 
+/**
+ * Random authenticators for a hot path: one call to the CSPRNG per 256 of them (its
+ * per-call cost showed in profiles). Each is a fresh slice, never handed out twice.
+ */
+export class AuthenticatorSource {
+  private pool = Buffer.alloc(0);
+  private offset = 0;
+
+  next(): Buffer {
+    if (this.offset >= this.pool.length) {
+      this.pool = randomBytes(16 * 256);
+      this.offset = 0;
+    }
+    const out = this.pool.subarray(this.offset, this.offset + 16);
+    this.offset += 16;
+    return out;
+  }
+}
+
 function md5(...parts: Buffer[]): Buffer {
   const h = createHash('md5');
   for (const p of parts) h.update(p);

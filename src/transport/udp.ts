@@ -17,6 +17,11 @@ export interface UdpEndpointOptions {
   address: string;
   port: number;
   receiveBufferBytes: number;
+  /**
+   * Connect to one peer (upstream sockets): the kernel then takes datagrams only from it and
+   * sends without a route lookup per packet; send() takes no peer.
+   */
+  connect?: Peer;
 }
 
 export class UdpEndpoint {
@@ -50,7 +55,9 @@ export class UdpEndpoint {
         }
         const a = socket.address();
         this.bound = { address: a.address, port: a.port };
-        resolve(this.bound);
+        const peer = this.opts.connect;
+        if (!peer) return resolve(this.bound);
+        socket.connect(peer.port, peer.address, () => resolve(this.bound!));
       });
     });
   }
@@ -61,6 +68,11 @@ export class UdpEndpoint {
 
   send(buf: Buffer, peer: Peer): void {
     this.socket?.send(buf, peer.port, peer.address);
+  }
+
+  /** For a connected endpoint. */
+  sendToPeer(buf: Buffer): void {
+    this.socket?.send(buf);
   }
 
   close(): Promise<void> {

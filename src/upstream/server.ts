@@ -84,8 +84,9 @@ const TICK_MS = 50;
 
 export class UpstreamServer {
   private current: UpstreamState = 'alive';
-  private readonly sockets: UpstreamSocket<Slot>[] = [];
-  private opening: Promise<UpstreamSocket<Slot>> | undefined;
+  /** Sockets per purpose, each connected to the server's auth or accounting port. */
+  private readonly sockets: Record<UpstreamPurpose, UpstreamSocket<Slot>[]> = { auth: [], acct: [] };
+  private readonly opening: Partial<Record<UpstreamPurpose, Promise<UpstreamSocket<Slot>>>> = {};
   private readonly ticker: NodeJS.Timeout;
   private lastReplyAt = 0;
   private zombieSince = 0;
@@ -132,16 +133,33 @@ export class UpstreamServer {
     return this.send('acct', false, ACCOUNTING_REPLIES, build);
   }
 
-  private async send(purpose: UpstreamPurpose, probe: boolean, expect: readonly number[], build: PacketBuilder): Promise<UpstreamReply> {
-    if (this.closed) throw new UpstreamError('AAA_ERR_UPSTREAM_CLOSED', `${this.name} is closed`);
-    // Callers that waited for the same new socket take its identifiers in turn; one that finds
-    // them all taken opens the next socket (openSocket throws at maxSockets, so this ends).
-    let socket = this.sockets.find((s) => s.available > 0);
+  private send(purpose: UpstreamPurpose, probe: boolean, expect: readonly number[], build: PacketBuilder): Promise<UpstreamReply> {
+    if (this.closed) return Promise.reject(new UpstreamError('AAA_ERR_UPSTREAM_CLOSED', `${this.name} is closed`));
+    const socket = this.freeSocket(purpose);
+    // The usual case has a socket with a free identifier at hand: no extra await on the hot path.
+    return socket ? this.sendOn(socket, purpose, probe, expect, build) : this.sendAfterOpening(purpose, probe, expect, build);
+  }
+
+  private freeSocket(purpose: UpstreamPurpose): UpstreamSocket<Slot> | undefined {
+    for (const s of this.sockets[purpose]) if (s.available > 0) return s;
+    return undefined;
+  }
+
+  /**
+   * Callers that waited for the same new socket take its identifiers in turn; one that finds
+   * them all taken opens the next socket (openSocket throws at maxSockets, so this ends).
+   */
+  private async sendAfterOpening(purpose: UpstreamPurpose, probe: boolean, expect: readonly number[], build: PacketBuilder): Promise<UpstreamReply> {
+    let socket: UpstreamSocket<Slot> | undefined;
     while (!socket) {
-      await this.openSocket();
+      await this.openSocket(purpose);
       if (this.closed) throw new UpstreamError('AAA_ERR_UPSTREAM_CLOSED', `${this.name} is closed`);
-      socket = this.sockets.find((s) => s.available > 0);
+      socket = this.freeSocket(purpose);
     }
+    return this.sendOn(socket, purpose, probe, expect, build);
+  }
+
+  private sendOn(socket: UpstreamSocket<Slot>, purpose: UpstreamPurpose, probe: boolean, expect: readonly number[], build: PacketBuilder): Promise<UpstreamReply> {
     return new Promise((resolve, reject) => {
       const now = this.now();
       const slot: Slot = { purpose, probe, buf: EMPTY, requestAuthenticator: EMPTY, expect, firstSentAt: now, sentAt: now, tries: 1, resolve, reject };
@@ -161,25 +179,24 @@ export class UpstreamServer {
       }
       // Probes are not load: `outstanding` counts proxied requests only.
       if (!probe) this.pending++;
-      socket.send(slot.buf, this.peerFor(purpose));
+      socket.send(slot.buf);
     });
   }
 
-  private peerFor(purpose: UpstreamPurpose): { address: string; port: number } {
-    return { address: this.opts.address, port: purpose === 'auth' ? this.opts.authPort : this.opts.acctPort };
-  }
-
-  /** Identifiers ran out on every socket: open one more (up to maxSockets). */
-  private openSocket(): Promise<UpstreamSocket<Slot>> {
-    this.opening ??= (async () => {
-      if (this.sockets.length >= this.opts.maxSockets) {
+  /** Identifiers ran out on every socket of this purpose: open one more (up to maxSockets). */
+  private openSocket(purpose: UpstreamPurpose): Promise<UpstreamSocket<Slot>> {
+    this.opening[purpose] ??= (async () => {
+      const list = this.sockets[purpose];
+      if (list.length >= this.opts.maxSockets) {
         throw new UpstreamError('AAA_ERR_UPSTREAM_NO_IDENTIFIER', `${this.name}: ${this.opts.maxSockets} sockets x 256 identifiers in use`);
       }
+      const port = purpose === 'auth' ? this.opts.authPort : this.opts.acctPort;
       const socket = new UpstreamSocket<Slot>(
         this.opts.sourceAddress,
+        { address: this.opts.address, port },
         (msg, s) => this.onReply(msg, s),
         () => {
-          // ICMP errors (port unreachable) surface here on Linux; the retransmit timer handles them.
+          // ICMP errors (port unreachable) surface here on a connected socket; the retransmit timer handles them.
         },
       );
       await socket.start();
@@ -188,12 +205,12 @@ export class UpstreamServer {
         await socket.close();
         throw new UpstreamError('AAA_ERR_UPSTREAM_CLOSED', `${this.name} is closed`);
       }
-      this.sockets.push(socket);
+      list.push(socket);
       return socket;
     })().finally(() => {
-      this.opening = undefined;
+      this.opening[purpose] = undefined;
     });
-    return this.opening;
+    return this.opening[purpose]!;
   }
 
   private onReply(msg: Buffer, socket: UpstreamSocket<Slot>): void {
@@ -225,7 +242,7 @@ export class UpstreamServer {
   private tick(): void {
     const now = this.now();
     const { timeoutMs, retries } = this.opts;
-    for (const socket of this.sockets) {
+    for (const socket of this.allSockets()) {
       if (socket.inFlight === 0) continue;
       for (let id = 0; id < 256; id++) {
         const slot = socket.slots[id];
@@ -234,7 +251,7 @@ export class UpstreamServer {
           // RFC 5080 §2.2.1: a retransmission is the same packet, same identifier and authenticator.
           slot.tries++;
           slot.sentAt = now;
-          socket.send(slot.buf, this.peerFor(slot.purpose));
+          socket.send(slot.buf);
           this.observer.retransmitted(this.name, slot.purpose);
           continue;
         }
@@ -300,12 +317,16 @@ export class UpstreamServer {
     this.observer.stateChanged(this.name, from, to, reason);
   }
 
+  private allSockets(): UpstreamSocket<Slot>[] {
+    return [...this.sockets.auth, ...this.sockets.acct];
+  }
+
   /** Fails what is in flight and closes the sockets. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.ticker);
-    for (const socket of this.sockets) {
+    for (const socket of this.allSockets()) {
       for (let id = 0; id < 256; id++) {
         const slot = socket.slots[id];
         if (!slot) continue;
@@ -314,11 +335,13 @@ export class UpstreamServer {
       }
     }
     this.pending = 0;
-    const opening = this.opening?.then(
-      () => {},
-      () => {},
+    const opening = [this.opening.auth, this.opening.acct].map((o) =>
+      o?.then(
+        () => {},
+        () => {},
+      ),
     );
-    await Promise.all([...this.sockets.map((s) => s.close()), opening]);
+    await Promise.all([...this.allSockets().map((s) => s.close()), ...opening]);
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * One UDP socket towards upstream servers with its 256 RADIUS identifiers. Identifiers are
+ * One UDP socket connected to an upstream server's port, with its 256 RADIUS identifiers. Identifiers are
  * handed out least-recently-freed first, so a number is reused as late as possible (the
  * upstream's duplicate cache may still hold the previous request with that identifier).
  */
@@ -12,10 +12,15 @@ export class UpstreamSocket<Slot> {
   private count = 256;
   private readonly endpoint: UdpEndpoint;
 
-  constructor(sourceAddress: string, onReply: (msg: Buffer, socket: UpstreamSocket<Slot>) => void, onError: (err: Error) => void) {
+  constructor(
+    sourceAddress: string,
+    destination: Peer,
+    onReply: (msg: Buffer, socket: UpstreamSocket<Slot>) => void,
+    onError: (err: Error) => void,
+  ) {
     for (let i = 0; i < 256; i++) this.free[i] = i;
     this.endpoint = new UdpEndpoint(
-      { address: sourceAddress, port: 0, receiveBufferBytes: 4 * 1024 * 1024 },
+      { address: sourceAddress, port: 0, receiveBufferBytes: 4 * 1024 * 1024, connect: destination },
       (msg) => onReply(msg, this),
       onError,
     );
@@ -50,8 +55,8 @@ export class UpstreamSocket<Slot> {
     this.count++;
   }
 
-  send(buf: Buffer, peer: Peer): void {
-    this.endpoint.send(buf, peer);
+  send(buf: Buffer): void {
+    this.endpoint.sendToPeer(buf);
   }
 
   close(): Promise<void> {

@@ -7,7 +7,7 @@ interface Teardown {
 
 function socket(t: Teardown): UpstreamSocket<string> {
   // No datagram is sent or received here: the UDP socket is only created by start().
-  const s = new UpstreamSocket<string>('127.0.0.1', () => {}, () => {});
+  const s = new UpstreamSocket<string>('127.0.0.1', { address: '127.0.0.1', port: 9 }, () => {}, () => {});
   t.teardown(() => s.close());
   return s;
 }
@@ -54,7 +54,7 @@ t.test('release of a free identifier changes nothing', async (t) => {
 });
 
 t.test('close without start resolves, twice', async (t) => {
-  const s = new UpstreamSocket<string>('127.0.0.1', () => {}, () => {});
+  const s = new UpstreamSocket<string>('127.0.0.1', { address: '127.0.0.1', port: 9 }, () => {}, () => {});
   await s.close();
   await s.close();
   t.pass();
