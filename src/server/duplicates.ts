@@ -34,7 +34,9 @@ export class DuplicateCache {
   check(key: string, authenticator: Buffer): { verdict: DuplicateVerdict; cached?: Buffer } {
     const now = this.now();
     const e = this.entries.get(key);
-    if (e && e.expires > now && e.authenticator.equals(authenticator)) {
+    // A request still being worked on never expires: a slow upstream (failover can take
+    // timeout x retries per server) must not turn the NAS's retransmission into a second request.
+    if (e && (e.expires > now || !e.reply) && e.authenticator.equals(authenticator)) {
       return e.reply ? { verdict: 'resend', cached: e.reply } : { verdict: 'in_progress' };
     }
     if (e) this.entries.delete(key);

@@ -1,6 +1,7 @@
 // Proxying Access-Requests to FreeRADIUS upstreams: per-hop crypto, realm routing, failover.
 import t from 'tap';
 import { radclient, startDaemon } from '../helpers/daemon.js';
+import { papRequest, UdpPeer } from '../helpers/udp.js';
 import { startFreeRadius, UPSTREAM_SECRET } from '../helpers/freeradius.js';
 
 const UPSTREAM_USERS = [
@@ -97,4 +98,37 @@ t.test('no server answering: the NAS gets nothing, and the drop is counted', asy
   const r = await radclient({ ...nas, attrs: 'User-Name = "alice@example.com", User-Password = "alice-pw", Message-Authenticator = 0x00', timeout: 2, retries: 1 });
   t.equal(r.code, 'timeout');
   await daemon.waitForMetric('aaaproxy_packets_dropped_total', { reason: 'no_upstream_answer' }, (v) => v >= 1, 3000);
+});
+
+t.test('NAS retransmissions of a request in flight are not sent upstream again', async (t) => {
+  const upstream = await startFreeRadius(t, { users: UPSTREAM_USERS, name: 'slow' });
+  const d = await startDaemon(t, {
+    users: 'users: {}\n',
+    // A 10 s proxy timeout and a 1 s duplicate window: the request outlives the window.
+    extraConfig: `
+duplicates: { window_seconds: 1 }
+upstreams:
+  - { name: slow, address: 127.0.0.1, auth_port: ${upstream.authPort}, acct_port: ${upstream.acctPort}, secret: ${UPSTREAM_SECRET}, timeout_seconds: 10, retries: 0 }
+pools:
+  - { name: slow, servers: [slow] }
+routes:
+  - { auth: slow }
+`,
+  });
+  const nas = await UdpPeer.open(t);
+  const packet = papRequest({ identifier: 77, user: 'alice', password: 'alice-pw', secret: d.secret });
+  const before = (await upstream.authRecords()).length;
+  upstream.pause();
+  await nas.send(packet, d.authPort);
+  await new Promise((r) => setTimeout(r, 300));
+  await nas.send(packet, d.authPort);
+  await new Promise((r) => setTimeout(r, 1500));
+  await nas.send(packet, d.authPort);
+  upstream.resume();
+  const reply = await nas.receive(5000);
+  t.equal(reply?.[0], 2, 'Access-Accept once the upstream answers');
+  t.equal(await nas.receive(500), undefined, 'one reply for three copies');
+  t.equal((await upstream.authRecords()).length, before + 1, 'the upstream saw the request once');
+  t.equal(await d.metric('aaaproxy_duplicates_total', { result: 'in_progress' }), 2);
+  t.equal(await d.metric('aaaproxy_upstream_retransmits_total', { server: 'slow', purpose: 'auth' }), 0);
 });

@@ -70,3 +70,12 @@ t.test('the stored authenticator is a copy, not a view of the datagram', async (
   datagram.fill(0x22);
   t.equal(cache.check(key, Buffer.alloc(16, 0x11)).verdict, 'in_progress');
 });
+
+t.test('a request still in progress does not expire with the window', async (t) => {
+  const c = clock();
+  const cache = new DuplicateCache(5000, 100, c.now);
+  const key = DuplicateCache.key('192.0.2.1', 1645, 9);
+  cache.check(key, authA);
+  c.advance(60_000);
+  t.equal(cache.check(key, authA).verdict, 'in_progress', 'a retransmission a minute later is still the same request');
+});
