@@ -5,6 +5,7 @@
  */
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { GroupCommit } from './group-commit.js';
 
 export interface AccountingLogOptions {
   path: string;
@@ -27,14 +28,15 @@ export class AccountingLog {
   private fh: FileHandle | undefined;
   private size = 0;
   private queue: Pending[] = [];
-  private flushing: Promise<void> | undefined;
-  private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  private readonly groupCommit: GroupCommit;
 
   constructor(
     private readonly opts: AccountingLogOptions,
     private readonly observer: AccountingLogObserver,
-  ) {}
+  ) {
+    this.groupCommit = new GroupCommit(opts.groupCommitMs, () => this.flush(), () => this.queue.length > 0);
+  }
 
   async open(): Promise<void> {
     await mkdir(dirname(this.opts.path), { recursive: true });
@@ -52,26 +54,7 @@ export class AccountingLog {
     const line = JSON.stringify(record) + '\n';
     return new Promise((resolve, reject) => {
       this.queue.push({ line, resolve, reject });
-      this.schedule();
-    });
-  }
-
-  /**
-   * The first record of an idle period waits group_commit_ms for company; records that
-   * queue while a commit runs have already waited, so they are flushed as soon as it ends.
-   */
-  private schedule(): void {
-    if (this.timer || this.flushing) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.startFlush();
-    }, this.opts.groupCommitMs);
-  }
-
-  private startFlush(): void {
-    this.flushing = this.flush().finally(() => {
-      this.flushing = undefined;
-      if (this.queue.length > 0) this.startFlush();
+      this.groupCommit.schedule();
     });
   }
 
@@ -113,12 +96,7 @@ export class AccountingLog {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    // A commit may chain into the next one; wait until the chain ends, then write what is left.
-    while (this.flushing) await this.flushing;
+    await this.groupCommit.settle();
     await this.flush();
     await this.fh?.close();
     this.fh = undefined;

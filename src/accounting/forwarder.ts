@@ -7,7 +7,6 @@
  * the same NAS; Accounting-On/Off per NAS) is in flight. Records of other sessions go ahead,
  * up to `window` at once.
  */
-import { randomBytes } from 'node:crypto';
 import { Attr } from '../radius/attribute-types.js';
 import { Code } from '../radius/codes.js';
 import { encodeRequest } from '../radius/message.js';
@@ -16,6 +15,7 @@ import { rewriteAccountingRequest } from '../proxy/rewrite.js';
 import type { UpstreamPool } from '../upstream/pool.js';
 import { UpstreamError, type UpstreamServer } from '../upstream/server.js';
 import type { AccountingSpool, SpoolEntry } from './spool.js';
+import { ProxyStateSource } from '../proxy/proxy-state.js';
 
 /** The spool's label for an entry: the target pool, then the client (pool names have no newline). */
 export function spoolLabel(pool: string, client: string): string {
@@ -55,8 +55,7 @@ interface Queued {
 const READ_AHEAD = 2048;
 
 export class AccountingForwarder {
-  private readonly proxyStatePrefix = randomBytes(4);
-  private counter = 0;
+  private readonly proxyStates = new ProxyStateSource();
   private readonly busySessions = new Set<string>();
   /** Waiting records in seq order; a failed delivery goes back to its place. */
   private queue: Queued[] = [];
@@ -205,7 +204,7 @@ export class AccountingForwarder {
   private send(server: UpstreamServer, attributes: RawAttribute[], entry: SpoolEntry) {
     const secret = server.opts.secret;
     const withDelay = withAcctDelayTime(attributes, entry.enqueuedAt);
-    const proxyState = this.nextProxyState();
+    const proxyState = this.proxyStates.next();
     return server.sendAccounting((identifier) => {
       const buf = encodeRequest(
         { code: Code.AccountingRequest, identifier, attributes: rewriteAccountingRequest(withDelay, proxyState) },
@@ -215,13 +214,6 @@ export class AccountingForwarder {
     });
   }
 
-  private nextProxyState(): Buffer {
-    const b = Buffer.allocUnsafe(8);
-    this.proxyStatePrefix.copy(b, 0);
-    b.writeUInt32BE(this.counter, 4);
-    this.counter = (this.counter + 1) >>> 0;
-    return b;
-  }
 
   /** Stops taking records; deliveries in flight finish or fail with their servers. Idempotent. */
   async close(): Promise<void> {

@@ -32,6 +32,7 @@
  */
 import { mkdir, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { GroupCommit } from './group-commit.js';
 import { frameBytes, MAX_CLIENT_BYTES, MAX_PACKET_BYTES, scanFrames, writeFrame } from './spool-format.js';
 
 export interface SpoolEntry {
@@ -153,8 +154,6 @@ export class AccountingSpool {
   private bytes = 0;
   private queuedBytes = 0;
   private queue: Pending[] = [];
-  private flushing: Promise<void> | undefined;
-  private timer: NodeJS.Timeout | undefined;
   private closed = false;
   private closing: Promise<void> | undefined;
   private broken: SpoolError | undefined;
@@ -171,6 +170,7 @@ export class AccountingSpool {
   private delivered = 0;
   private readonly cursorFlushMs: number;
   private readonly tailCacheBytes: number;
+  private readonly groupCommit: GroupCommit;
 
   private constructor(
     private readonly opts: SpoolOptions,
@@ -178,6 +178,7 @@ export class AccountingSpool {
   ) {
     this.cursorFlushMs = opts.cursorFlushMs ?? 200;
     this.tailCacheBytes = opts.tailCacheBytes ?? 4 * 1024 * 1024;
+    this.groupCommit = new GroupCommit(opts.groupCommitMs, () => this.flush(), () => this.queue.length > 0);
   }
 
   /** Opens (creating) the spool directory and recovers: pending records are those above the persisted cursor. */
@@ -215,26 +216,7 @@ export class AccountingSpool {
     this.queuedBytes += bytes;
     return new Promise((resolve, reject) => {
       this.queue.push({ client: name, packet, bytes, resolve, reject });
-      this.schedule();
-    });
-  }
-
-  /**
-   * The first record of an idle period waits groupCommitMs for company; records that queue
-   * while a commit runs have already waited, so they are flushed as soon as it ends.
-   */
-  private schedule(): void {
-    if (this.timer || this.flushing) return;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.startFlush();
-    }, this.opts.groupCommitMs);
-  }
-
-  private startFlush(): void {
-    this.flushing = this.flush().finally(() => {
-      this.flushing = undefined;
-      if (this.queue.length > 0) this.startFlush();
+      this.groupCommit.schedule();
     });
   }
 
@@ -774,11 +756,7 @@ export class AccountingSpool {
 
   private async doClose(): Promise<void> {
     this.closed = true;
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
-    while (this.flushing) await this.flushing;
+    await this.groupCommit.settle();
     while (this.queue.length > 0) await this.flush();
     if (this.cursorTimer) {
       clearTimeout(this.cursorTimer);

@@ -3,7 +3,6 @@
  * the NAS. Failover: on a timeout the next server of the pool is tried, so the NAS's
  * retransmissions are never what drives it (the front drops those while we work).
  */
-import { randomBytes } from 'node:crypto';
 import { Attr } from '../radius/attribute-types.js';
 import { Code } from '../radius/codes.js';
 import { AuthenticatorSource } from '../radius/crypto.js';
@@ -14,6 +13,7 @@ import type { UpstreamPool } from '../upstream/pool.js';
 import { UpstreamError, type UpstreamServer } from '../upstream/server.js';
 import { EncryptedAttributes, rewriteAccessRequest, rewriteReply } from './rewrite.js';
 import { StickySessions } from './sticky-sessions.js';
+import { ProxyStateSource } from './proxy-state.js';
 
 const OUTCOME: Record<number, AuthOutcome> = {
   [Code.AccessAccept]: 'accept',
@@ -31,9 +31,7 @@ export interface ProxyTarget {
 export type IdentityOverrides = (server: UpstreamServer) => { nasIdentifier?: Buffer; nasIpAddress?: Buffer } | undefined;
 
 export class AccessProxy {
-  /** Our Proxy-State: a per-process prefix and a counter, so replies can be told apart in captures. */
-  private readonly proxyStatePrefix = randomBytes(4);
-  private counter = 0;
+  private readonly proxyStates = new ProxyStateSource();
   private readonly authenticators = new AuthenticatorSource();
   readonly sticky = new StickySessions(60_000, 100_000);
 
@@ -66,7 +64,7 @@ export class AccessProxy {
   private async exchange(server: UpstreamServer, packet: RadiusPacket, clientSecret: Buffer, target: ProxyTarget): Promise<AuthResult & { server: string }> {
     const secret = server.opts.secret;
     let ourAuthenticator = packet.authenticator;
-    const proxyState = this.nextProxyState();
+    const proxyState = this.proxyStates.next();
     const overrides = this.overrides(server);
     const reply = await server.sendAccess((identifier) => {
       ourAuthenticator = this.authenticators.next();
@@ -91,11 +89,4 @@ export class AccessProxy {
     return { outcome, attributes, reason: `upstream ${server.name}`, server: server.name };
   }
 
-  private nextProxyState(): Buffer {
-    const b = Buffer.allocUnsafe(8);
-    this.proxyStatePrefix.copy(b, 0);
-    b.writeUInt32BE(this.counter, 4);
-    this.counter = (this.counter + 1) >>> 0;
-    return b;
-  }
 }
