@@ -1,0 +1,41 @@
+import t from 'tap';
+import { GroupCommit } from '../../../src/accounting/group-commit.js';
+
+t.test('records queued during a commit are committed right after it, one commit at a time', async (t) => {
+  const queue: number[] = [];
+  const batches: number[][] = [];
+  let running = 0;
+  let maxRunning = 0;
+  let gc: GroupCommit;
+  const commit = async () => {
+    running++;
+    maxRunning = Math.max(maxRunning, running);
+    batches.push(queue.splice(0));
+    // While this commit "syncs", more records arrive.
+    if (batches.length === 1) for (let i = 10; i < 15; i++) {
+      queue.push(i);
+      gc.schedule();
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    running--;
+  };
+  gc = new GroupCommit(5, commit, () => queue.length > 0);
+  for (let i = 0; i < 10; i++) {
+    queue.push(i);
+    gc.schedule();
+  }
+  await new Promise((r) => setTimeout(r, 10));
+  await gc.settle();
+  t.same(batches, [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [10, 11, 12, 13, 14]]);
+  t.equal(maxRunning, 1);
+});
+
+t.test('settle cancels a pending delay', async (t) => {
+  let commits = 0;
+  const gc = new GroupCommit(10_000, async () => {
+    commits++;
+  }, () => false);
+  gc.schedule();
+  await gc.settle();
+  t.equal(commits, 0, 'the owner flushes what is left itself on close');
+});
