@@ -249,6 +249,8 @@ const ACCT_FIELDS = [
   'Acct-Status-Type', 'Acct-Session-Id', 'Acct-Delay-Time', 'User-Name', 'NAS-IP-Address', 'NAS-Identifier', 'NAS-Port',
   'Calling-Station-Id', 'Framed-IP-Address', 'Acct-Session-Time', 'Acct-Input-Octets', 'Acct-Output-Octets',
   'Acct-Terminate-Cause', 'Class', 'Packet-Src-IP-Address', 'Packet-Src-Port',
+  // The Request Authenticator (0x + 32 hex digits): a replayed record must carry a new one.
+  'Packet-Authentication-Vector',
 ];
 /** Counts (the `[#]` xlat): how many of each attribute the request carried. */
 const COUNTED = ['Proxy-State', 'Message-Authenticator', 'EAP-Message'];
