@@ -23,10 +23,13 @@ export class GroupCommit {
   }
 
   private start(): void {
-    this.running = this.commit().finally(() => {
-      this.running = undefined;
-      if (this.hasQueued()) this.start();
-    });
+    // `running` is set before the commit's first line runs, so a schedule() from inside it waits.
+    this.running = Promise.resolve()
+      .then(this.commit)
+      .finally(() => {
+        this.running = undefined;
+        if (this.hasQueued()) this.start();
+      });
   }
 
   /** Cancels a pending delay and waits until no commit runs (a commit may chain into the next). */
