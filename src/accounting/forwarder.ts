@@ -181,7 +181,8 @@ export class AccountingForwarder {
           if (!(err instanceof UpstreamError)) throw err;
         }
       }
-      this.defer(poolName, 'no_server_answered');
+      // At shutdown the servers fail what is in flight: the record simply stays in the spool.
+      if (!this.closed) this.defer(poolName, 'no_server_answered');
       this.requeue(q);
     } catch (err) {
       // Not an upstream failure (a bug): keep the record and try again after a backoff.

@@ -2,10 +2,11 @@
  * Prometheus metrics, all named `aaaproxy_*`, in a registry owned by one Metrics instance
  * (no prom-client global registry, so tests and embedders can build as many as they like).
  *
- * Hot-path methods resolve label children once and keep them in Maps, so a warm call costs
- * Map lookups plus prom-client's own label hashing, with no object built by us.
+ * Hot-path methods resolve label children once and keep them in Maps; the per-request
+ * counter and histogram are hot-metrics.ts ones, which cost a field update per call.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { HotCounter, HotHistogram } from './hot-metrics.js';
 
 export type DuplicateResult = 'resent' | 'in_progress';
 export type ReloadResult = 'ok' | 'failed';
@@ -35,8 +36,8 @@ export class Metrics {
   /** Samples gauges that are read rather than counted (cache sizes, locked users) just before a scrape. */
   beforeRender: (() => void) | undefined;
 
-  private readonly requests: Counter<'client' | 'code' | 'result'>;
-  private readonly requestDuration: Histogram<'code'>;
+  private readonly requests: HotCounter;
+  private readonly requestDuration: HotHistogram;
   private readonly dropped: Counter<'reason'>;
   private readonly duplicates: Counter<'result'>;
   private readonly lockouts: Counter;
@@ -66,19 +67,20 @@ export class Metrics {
     // Default process metrics hold a GC observer for the life of the process: build one Metrics per process.
     collectDefaultMetrics({ register: this.registry, prefix: 'aaaproxy_' });
 
-    this.requests = new Counter({
-      name: 'aaaproxy_requests_total',
-      help: 'RADIUS requests answered or dropped, by client, request code and result.',
-      labelNames: ['client', 'code', 'result'] as const,
-      registers,
-    });
-    this.requestDuration = new Histogram({
-      name: 'aaaproxy_request_duration_seconds',
-      help: 'Time from receiving a request to sending its response, by request code.',
-      labelNames: ['code'] as const,
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
+    // Bumped once per request: plain-number children (hot-metrics.ts).
+    this.requests = new HotCounter(
+      this.registry,
+      'aaaproxy_requests_total',
+      'RADIUS requests answered or dropped, by client, request code and result.',
+      ['client', 'code', 'result'],
+    );
+    this.requestDuration = new HotHistogram(
+      this.registry,
+      'aaaproxy_request_duration_seconds',
+      'Time from receiving a request to sending its response, by request code.',
+      ['code'],
+      LATENCY_BUCKETS,
+    );
     this.dropped = new Counter({
       name: 'aaaproxy_packets_dropped_total',
       help: 'Packets dropped without an answer, by reason.',

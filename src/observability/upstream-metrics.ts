@@ -1,5 +1,6 @@
 /** Metrics of upstream RADIUS servers, in the daemon's registry. */
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { HotHistogram } from './hot-metrics.js';
 
 const STATES = ['alive', 'zombie', 'dead', 'admin-down'] as const;
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -8,7 +9,7 @@ type Inc = { inc(): void };
 
 export class UpstreamMetrics {
   private readonly state: Gauge<'server' | 'state'>;
-  private readonly replies: Histogram<'server' | 'purpose'>;
+  private readonly replies: HotHistogram;
   private readonly retransmits: Counter<'server' | 'purpose'>;
   private readonly timeouts: Counter<'server' | 'purpose'>;
   private readonly dropped: Counter<'server' | 'reason'>;
@@ -27,13 +28,13 @@ export class UpstreamMetrics {
       labelNames: ['server', 'state'] as const,
       registers,
     });
-    this.replies = new Histogram({
-      name: 'aaaproxy_upstream_reply_seconds',
-      help: 'Time from first sending a request upstream to its verified reply.',
-      labelNames: ['server', 'purpose'] as const,
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
+    this.replies = new HotHistogram(
+      registry,
+      'aaaproxy_upstream_reply_seconds',
+      'Time from first sending a request upstream to its verified reply.',
+      ['server', 'purpose'],
+      LATENCY_BUCKETS,
+    );
     this.retransmits = new Counter({
       name: 'aaaproxy_upstream_retransmits_total',
       help: 'Requests retransmitted to an upstream server after its timeout.',
