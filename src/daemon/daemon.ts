@@ -206,6 +206,7 @@ export class Daemon {
       throw err;
     }
     daemon.ready = true;
+    warnCleartext(log, config.local_users.file, users);
     log.info({ config: configPath, clients: config.clients.length, users: users.size, attributes: dict.attributeCount }, 'aaaproxy started');
     return daemon;
   }
@@ -343,6 +344,7 @@ export class Daemon {
     await oldLog?.close();
     this.retire(retired);
     this.parts.metrics.configReloaded('ok');
+    warnCleartext(this.log, next.local_users.file, p.prepared.users);
     this.log.info({ clients: next.clients.length, users: p.prepared.users.size }, 'config reloaded');
     return { ok: true };
   }
@@ -384,6 +386,13 @@ export class Daemon {
     })();
     return this.closing;
   }
+}
+
+/** Cleartext passwords are allowed for CHAP, but an admin should see that they are there. */
+function warnCleartext(log: Logger, file: string, users: Map<string, LocalUser>): void {
+  const names = [...users.values()].filter((u) => u.cleartext !== undefined).map((u) => u.name);
+  if (names.length === 0) return;
+  log.warn({ file, users: names.slice(0, 20), count: names.length }, 'users file stores cleartext passwords (needed only for CHAP); protect the file or use password_hash');
 }
 
 function accountingOptions(config: Config) {

@@ -35,6 +35,12 @@ function hasMessageAuthenticator(t: Asserts, r: RadclientResult): void {
   t.equal(r.replyList[0]?.[0], 'Message-Authenticator', 'Message-Authenticator is the first attribute', { stdout: r.stdout });
 }
 
+t.test('a users file with cleartext passwords is warned about, naming the users', async (t) => {
+  const warning = await d.waitForLog((l) => typeof l.msg === 'string' && l.msg.startsWith('users file stores cleartext passwords'), 3000);
+  t.same(warning['users'], ['carol']);
+  t.notMatch(JSON.stringify(warning), /carol-chap/, 'the password itself is not logged');
+});
+
 t.test('PAP accept returns the reply attributes from the users file', async (t) => {
   const r = await auth('User-Name = alice, User-Password = "alice-pass"');
   t.equal(r.code, 'Access-Accept', 'Access-Accept', { stdout: r.stdout });
