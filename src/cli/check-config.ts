@@ -1,5 +1,5 @@
 /** `aaaproxy check-config`: exit 0 when the config and its users file are valid, 1 with reasons otherwise. */
-import { prepare } from '../daemon/daemon.js';
+import { prepare } from '../daemon/prepare.js';
 import { formatIssue } from '../config/yaml-loader.js';
 import { DEFAULT_CONFIG, parseCommand } from './args.js';
 

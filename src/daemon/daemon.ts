@@ -7,16 +7,14 @@ import type { Logger } from 'pino';
 import { AccountingLog } from '../accounting/accounting-log.js';
 import { LocalUsersBackend } from '../auth/local/local-backend.js';
 import { LockoutTracker } from '../auth/local/lockout.js';
-import { loadUsersFile, type LocalUser } from '../auth/local/users-file.js';
+import type { LocalUser } from '../auth/local/users-file.js';
 import { isLoopbackAddress } from '../config/cidr.js';
-import { loadConfigFile } from '../config/load.js';
 import type { Config, ListenerConfig } from '../config/schema.js';
-import { formatIssue, type ConfigIssue, type IssueLocator } from '../config/yaml-loader.js';
+import type { ConfigIssue } from '../config/yaml-loader.js';
 import { AdminServer } from '../observability/admin-http.js';
 import { createLogger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
-import { loadDictionary } from '../radius/builtin-dictionary.js';
-import { DictionaryError, type Dictionary } from '../radius/dictionary.js';
+import type { Dictionary } from '../radius/dictionary.js';
 import { ClientTable } from '../server/clients.js';
 import { DuplicateCache } from '../server/duplicates.js';
 import { DROP_REASONS, RadiusFront, type ListenerContext } from '../server/front.js';
@@ -32,29 +30,11 @@ import { AccountingForwarder } from '../accounting/forwarder.js';
 import { SpoolMetrics } from '../observability/spool-metrics.js';
 import type { UpstreamServer } from '../upstream/server.js';
 import { DaemonObserver, forwarderObserver, spoolObserver } from './observer.js';
+import { describeIssue, prepare, StartupError } from './prepare.js';
+
+export { StartupError };
 
 const DRAIN_TIMEOUT_MS = 10_000;
-
-export class StartupError extends Error {
-  constructor(
-    readonly code: 'AAA_ERR_CONFIG_INVALID' | 'AAA_ERR_BIND_FAILED',
-    readonly issues: ConfigIssue[],
-  ) {
-    super(issues.map(describeIssue).join('\n'));
-  }
-}
-
-/** file:line:column: key: message, or file: key: message when the issue has no position. */
-function describeIssue(i: ConfigIssue): string {
-  if (i.line > 0) return formatIssue(i);
-  return i.key ? `${i.file}: ${i.key}: ${i.message}` : `${i.file}: ${i.message}`;
-}
-
-/** Everything a reload may replace, validated as a whole before anything is swapped. */
-interface Prepared {
-  config: Config;
-  users: Map<string, LocalUser>;
-}
 
 interface RunningListener {
   key: string;
@@ -66,44 +46,6 @@ interface RunningListener {
 /** A listener is kept across a reload only if nothing about it changed; port-0 ones are told apart by position. */
 function listenerKey(l: ListenerConfig, index: number): string {
   return JSON.stringify([l.type, l.address, l.port, l.name, l.receive_buffer_bytes, l.port === 0 ? index : -1]);
-}
-
-/** Validates a config file and everything it names (users file, dictionaries) without side effects. */
-export async function prepare(configPath: string, dict?: Dictionary): Promise<{ ok: true; prepared: Prepared; dict: Dictionary } | { ok: false; errors: ConfigIssue[] }> {
-  const loaded = await loadConfigFile(configPath);
-  if (!loaded.ok) return loaded;
-  const config = loaded.config;
-  let dictionary = dict;
-  if (!dictionary) {
-    try {
-      dictionary = loadDictionary(config.dictionaries);
-    } catch (err) {
-      if (err instanceof DictionaryError) return { ok: false, errors: [{ file: err.file, line: err.line, column: 1, key: 'dictionaries', message: err.reason }] };
-      return { ok: false, errors: [loaded.locate(['dictionaries'], (err as Error).message)] };
-    }
-  }
-  const users = await loadUsersFile(config.local_users.file, dictionary);
-  if (!users.ok) return users;
-  const errors = demoExposure(config, users.users, loaded.locate);
-  if (errors.length > 0) return { ok: false, errors };
-  return { ok: true, prepared: { config, users: users.users }, dict: dictionary };
-}
-
-/** Demo accounts may only be served on loopback listeners. */
-function demoExposure(config: Config, users: Map<string, LocalUser>, locate: IssueLocator): ConfigIssue[] {
-  const demo = [...users.values()].filter((u) => u.demo && u.enabled).map((u) => u.name);
-  if (demo.length === 0) return [];
-  const issues: ConfigIssue[] = [];
-  config.listeners.forEach((l, i) => {
-    if (isLoopbackAddress(l.address)) return;
-    issues.push(
-      locate(
-        ['listeners', i, 'address'],
-        `listener ${l.address} is not loopback while demo user(s) ${demo.join(', ')} are enabled in ${config.local_users.file}; remove or disable them first`,
-      ),
-    );
-  });
-  return issues;
 }
 
 /** The long-lived parts a running daemon holds, in construction order. */
