@@ -393,7 +393,7 @@ export class AccountingSpool {
       const seg = this.segments[this.segmentFor(from)];
       if (!seg) return out;
       const isActive = seg === this.active();
-      const step = await this.readSegment(seg, isActive, from, last, limit, out);
+      const step = await this.readSegment(seg, from, last, limit, out);
       if (step.kind === 'done') return out;
       if (step.kind === 'next' && (isActive || step.from <= from)) return out;
       from = step.from;
@@ -419,7 +419,6 @@ export class AccountingSpool {
    */
   private async readSegment(
     seg: Segment,
-    isActive: boolean,
     from: number,
     last: number,
     limit: number,

@@ -12,6 +12,19 @@ import { encodeRequest } from '../../src/radius/message.js';
 import type { RawAttribute } from '../../src/radius/packet.js';
 import type { Teardown } from './daemon.js';
 
+/** A UDP socket bound to a free port on 127.0.0.1. */
+export async function bindLoopbackUdp(address = '127.0.0.1'): Promise<Socket> {
+  const socket = createSocket('udp4');
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(0, address, () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
+  return socket;
+}
+
 /** A UDP socket bound to a loopback address that queues what it receives. */
 export class UdpPeer {
   private readonly queue: Buffer[] = [];
@@ -26,15 +39,7 @@ export class UdpPeer {
   }
 
   static async open(t: Teardown, address = '127.0.0.1'): Promise<UdpPeer> {
-    const socket = createSocket('udp4');
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(0, address, () => {
-        socket.off('error', reject);
-        resolve();
-      });
-    });
-    const peer = new UdpPeer(socket);
+    const peer = new UdpPeer(await bindLoopbackUdp(address));
     t.teardown(() => peer.close());
     return peer;
   }

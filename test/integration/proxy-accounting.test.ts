@@ -13,7 +13,7 @@
  *  4. A tiny spool fills up: no answer (spool_full) until the upstream drains it, then the
  *     NAS's retransmission and new records are accepted again.
  */
-import { createSocket, type Socket } from 'node:dgram';
+import type { Socket } from 'node:dgram';
 import t from 'tap';
 import { Attr } from '../../src/radius/attribute-types.js';
 import { Code } from '../../src/radius/codes.js';
@@ -22,6 +22,7 @@ import type { RawAttribute } from '../../src/radius/packet.js';
 import { startDaemon, type DaemonOptions, type Teardown } from '../helpers/daemon.js';
 import { startFreeRadius, UPSTREAM_SECRET, type LoggedRequest, type RunningFreeRadius } from '../helpers/freeradius.js';
 import { attr } from '../helpers/udp.js';
+import { bindLoopbackUdp } from '../helpers/udp.js';
 
 // ---------------------------------------------------------------------------------------
 // Accounting-Requests
@@ -121,14 +122,7 @@ class Nas {
   }
 
   static async open(t: Teardown, port: number, secret: string): Promise<Nas> {
-    const socket = createSocket('udp4');
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(0, '127.0.0.1', () => {
-        socket.off('error', reject);
-        resolve();
-      });
-    });
+    const socket = await bindLoopbackUdp();
     socket.on('error', () => undefined);
     t.teardown(() => socket.close());
     return new Nas(socket, port, secret);

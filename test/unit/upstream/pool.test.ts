@@ -4,12 +4,13 @@
  * holds its answers until told.
  */
 import t from 'tap';
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import type { RemoteInfo, Socket } from 'node:dgram';
 import { Attr } from '../../../src/radius/attribute-types.js';
 import { Code } from '../../../src/radius/codes.js';
 import { encodeRequest, encodeResponse } from '../../../src/radius/message.js';
 import { UpstreamPool, type PoolMode } from '../../../src/upstream/pool.js';
 import { UpstreamServer, type PacketBuilder, type UpstreamObserver, type UpstreamServerOptions } from '../../../src/upstream/server.js';
+import { bindLoopbackUdp } from '../../helpers/udp.js';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -26,14 +27,7 @@ class Responder {
   }
 
   static async open(t: Teardown): Promise<Responder> {
-    const socket = createSocket('udp4');
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(0, '127.0.0.1', () => {
-        socket.off('error', reject);
-        resolve();
-      });
-    });
+    const socket = await bindLoopbackUdp();
     t.teardown(() => new Promise<void>((resolve) => socket.close(() => resolve())));
     return new Responder(socket);
   }

@@ -3,11 +3,12 @@
  * wait is bounded.
  */
 import t from 'tap';
-import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
+import type { RemoteInfo, Socket } from 'node:dgram';
 import { Attr } from '../../../src/radius/attribute-types.js';
 import { Code } from '../../../src/radius/codes.js';
 import { findMessageAuthenticatorOffset, signResponseAuthenticator } from '../../../src/radius/crypto.js';
 import { encodeRequest, encodeResponse } from '../../../src/radius/message.js';
+import { bindLoopbackUdp } from '../../helpers/udp.js';
 import {
   UpstreamError,
   UpstreamServer,
@@ -47,14 +48,7 @@ class Responder {
   }
 
   static async open(t: Teardown): Promise<Responder> {
-    const socket = createSocket('udp4');
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject);
-      socket.bind(0, '127.0.0.1', () => {
-        socket.off('error', reject);
-        resolve();
-      });
-    });
+    const socket = await bindLoopbackUdp();
     try {
       // Bursts of hundreds of small datagrams overflow the default SO_RCVBUF (about 208 KiB).
       socket.setRecvBufferSize(1024 * 1024);
