@@ -1,11 +1,13 @@
 import t from 'tap';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AccountingLog } from '../../../src/accounting/accounting-log.js';
 
 function tempPath(): string {
-  return join(mkdtempSync(join(tmpdir(), 'aaaproxy-acct-')), 'sub', 'accounting.jsonl');
+  const base = mkdtempSync(join(tmpdir(), 'aaaproxy-acct-'));
+  t.teardown(() => rmSync(base, { recursive: true, force: true }));
+  return join(base, 'sub', 'accounting.jsonl');
 }
 
 t.test('records are on disk when append resolves; concurrent appends share fsyncs', async (t) => {

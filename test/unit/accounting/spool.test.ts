@@ -7,7 +7,9 @@ import { AccountingSpool, SpoolError, SpoolFullError, type SpoolEntry, type Spoo
 import { frameBytes } from '../../../src/accounting/spool-format.js';
 
 function tempDir(): string {
-  return join(mkdtempSync(join(tmpdir(), 'aaaproxy-spool-')), 'spool');
+  const base = mkdtempSync(join(tmpdir(), 'aaaproxy-spool-'));
+  t.teardown(() => rmSync(base, { recursive: true, force: true }));
+  return join(base, 'spool');
 }
 
 interface Recorder extends SpoolObserver {

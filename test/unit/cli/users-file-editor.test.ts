@@ -1,11 +1,13 @@
 import t from 'tap';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { editUsersFile, UsersFileLockedError } from '../../../src/cli/users-file-editor.js';
 
 function tempFile(content?: string): string {
-  const path = join(mkdtempSync(join(tmpdir(), 'aaaproxy-users-')), 'users.yaml');
+  const base = mkdtempSync(join(tmpdir(), 'aaaproxy-users-'));
+  t.teardown(() => rmSync(base, { recursive: true, force: true }));
+  const path = join(base, 'users.yaml');
   if (content !== undefined) writeFileSync(path, content);
   return path;
 }
