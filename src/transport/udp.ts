@@ -39,7 +39,9 @@ export class UdpEndpoint {
   start(): Promise<Peer> {
     const v6 = isIPv6(this.opts.address);
     // ipv6Only keeps a [::] listener from also taking IPv4 datagrams meant for another socket.
-    const socket = createSocket(v6 ? { type: 'udp6', ipv6Only: true } : { type: 'udp4' });
+    // Peers are always IP literals: a synchronous lookup spares dns.lookup and a nextTick per send.
+    const lookup = (address: string, _opts: unknown, cb: (err: null, address: string, family: number) => void) => cb(null, address, v6 ? 6 : 4);
+    const socket = createSocket(v6 ? { type: 'udp6', ipv6Only: true, lookup } : { type: 'udp4', lookup });
     this.socket = socket;
     return new Promise((resolve, reject) => {
       socket.once('error', reject);
