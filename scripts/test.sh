@@ -5,11 +5,12 @@ cd "$(dirname "$0")/.."
 
 # Real peers the integration tests drive (Debian packages), keyed by the command they bring:
 # radclient the NAS, freeradius the upstream server, eapol_test the 802.1X supplicant,
-# openssl the test CA for EAP (test/helpers/freeradius.ts, test/helpers/eapol.ts).
-declare -A peer_packages=([radclient]=freeradius-utils [freeradius]=freeradius [eapol_test]=eapoltest [openssl]=openssl)
+# openssl the test CA for EAP (test/helpers/freeradius.ts, test/helpers/eapol.ts), slapd the LDAP
+# directory and ldapsearch (ldap-utils) its client tools (test/helpers/slapd.ts).
+declare -A peer_packages=([radclient]=freeradius-utils [freeradius]=freeradius [eapol_test]=eapoltest [openssl]=openssl [slapd]=slapd [ldapsearch]=ldap-utils)
 missing=()
 for cmd in "${!peer_packages[@]}"; do
-  # freeradius lives in /usr/sbin, which a non-root PATH may lack.
+  # freeradius and slapd live in /usr/sbin, which a non-root PATH may lack.
   command -v "$cmd" >/dev/null 2>&1 || [[ -x /usr/sbin/$cmd ]] || missing+=("${peer_packages[$cmd]}")
 done
 if ((${#missing[@]} > 0)); then
@@ -24,6 +25,10 @@ if ((${#missing[@]} > 0)); then
   # 1812/1813) is not wanted where systemd started it on install.
   if [[ " ${missing[*]} " == *" freeradius "* && -d /run/systemd/system ]]; then
     systemctl disable --now freeradius >/dev/null 2>&1 || true
+  fi
+  # Likewise the packaged slapd (the tests run their own, from a slapd.conf of their own).
+  if [[ " ${missing[*]} " == *" slapd "* && -d /run/systemd/system ]]; then
+    systemctl disable --now slapd >/dev/null 2>&1 || true
   fi
 fi
 
