@@ -11,8 +11,8 @@ const REPLY_CODE: Record<AuthOutcome, number> = {
   challenge: Code.AccessChallenge,
 };
 
-export async function handleAccessRequest(backend: AuthBackend, packet: RadiusPacket, client: RadiusClient): Promise<HandlerReply> {
-  const result = await backend.authenticate({ packet, secret: client.secret, clientName: client.name });
+export async function handleAccessRequest(backend: AuthBackend, packet: RadiusPacket, client: RadiusClient, userName?: string): Promise<HandlerReply> {
+  const result = await backend.authenticate({ packet, secret: client.secret, clientName: client.name, ...(userName !== undefined ? { userName } : {}) });
   const reply: HandlerReply = {
     code: REPLY_CODE[result.outcome],
     attributes: result.attributes,

@@ -6,6 +6,8 @@ export interface AuthRequest {
   /** The client's shared secret: needed to reveal User-Password and to encrypt reply attributes. */
   secret: Buffer;
   clientName: string;
+  /** The name to authenticate when the route stripped the realm; else User-Name. */
+  userName?: string;
 }
 
 export type AuthOutcome = 'accept' | 'reject' | 'challenge';

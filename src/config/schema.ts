@@ -146,10 +146,48 @@ export const RouteSchema = z
     client_group: z.string().optional(),
     listener: z.string().optional(),
     strip_realm: z.boolean().default(false),
-    /** A pool name, or `local` for the local users backend. */
+    /** A pool name, `local` for the local users backend, or `ldap:NAME` for an LDAP directory. */
     auth: z.string().default('local'),
     /** A pool name, or `local` for the local accounting log. */
     accounting: z.string().default('local'),
+  })
+  .strict();
+
+export const LdapDirectorySchema = z
+  .object({
+    name: Name,
+    /** In failover order: ldap://host[:port] or ldaps://host[:port]. */
+    urls: z.array(z.string().regex(/^ldaps?:\/\/[^/\s]+\/?$/, 'must be ldap://host[:port] or ldaps://host[:port]')).min(1),
+    /** Service account that searches for users. */
+    bind_dn: z.string().min(1),
+    bind_password: z.string().min(1),
+    base_dn: z.string().min(1),
+    /** `{user}` is replaced by the escaped User-Name (RFC 4515 §3). */
+    user_filter: z.string().includes('{user}', { message: 'must contain {user}' }).default('(uid={user})'),
+    groups: z
+      .discriminatedUnion('mode', [
+        z.object({ mode: z.literal('memberOf'), attribute: z.string().min(1).default('memberOf') }).strict(),
+        z.object({ mode: z.literal('search'), base_dn: z.string().min(1), filter: z.string().min(1).default('(member={dn})') }).strict(),
+        z.object({ mode: z.literal('none') }).strict(),
+      ])
+      .default({ mode: 'memberOf', attribute: 'memberOf' }),
+    tls: z
+      .object({
+        /** PEM CA bundle (path, relative to the config file) for ldaps:// and StartTLS. */
+        ca_file: z.string().min(1).optional(),
+        start_tls: z.boolean().default(false),
+        reject_unauthorized: z.boolean().default(true),
+      })
+      .strict()
+      .default({ start_tls: false, reject_unauthorized: true }),
+    connect_timeout_seconds: z.number().positive().max(60).default(3),
+    operation_timeout_seconds: z.number().positive().max(60).default(5),
+    /** A server that failed is tried again after this long. */
+    retry_seconds: z.number().positive().max(3600).default(30),
+    /** Reply attributes by group DN (case-insensitive); every matching entry applies, in order. */
+    group_replies: z
+      .array(z.object({ group: z.string().min(1), reply: z.record(z.string(), z.union([z.string(), z.number()])) }).strict())
+      .default([]),
   })
   .strict();
 
@@ -244,6 +282,8 @@ const ConfigBase = z
     upstream_defaults: UpstreamDefaultsSchema.prefault({}),
     upstreams: z.array(UpstreamServerSchema).default([]),
     pools: z.array(PoolSchema).default([]),
+    /** LDAP directories, usable as `auth: ldap:NAME` in routes (PAP). */
+    ldap_directories: z.array(LdapDirectorySchema).default([]),
     /** First match wins; no match means local. */
     routes: z.array(RouteSchema).default([]),
     admin: AdminSchema.default({ enabled: true, address: '127.0.0.1', port: 9812 }),
@@ -321,9 +361,19 @@ function checkUpstreams(c: z.output<typeof ConfigBase>, ctx: z.RefinementCtx): v
   const clientNames = new Set(c.clients.map((cl) => cl.name));
   const groups = new Set(c.clients.flatMap((cl) => (cl.group ? [cl.group] : [])));
   const listenerNames = new Set(c.listeners.flatMap((l) => (l.name ? [l.name] : [])));
+  const directories = new Set<string>();
+  c.ldap_directories.forEach((d, i) => {
+    if (directories.has(d.name)) ctx.addIssue({ code: 'custom', path: ['ldap_directories', i, 'name'], message: `duplicate directory name ${d.name}` });
+    directories.add(d.name);
+  });
   c.routes.forEach((r, i) => {
-    for (const key of ['auth', 'accounting'] as const) {
-      if (r[key] !== 'local' && !pools.has(r[key])) ctx.addIssue({ code: 'custom', path: ['routes', i, key], message: `no pool named ${r[key]} (or use local)` });
+    if (r.auth.startsWith('ldap:')) {
+      if (!directories.has(r.auth.slice(5))) ctx.addIssue({ code: 'custom', path: ['routes', i, 'auth'], message: `no ldap_directories entry named ${r.auth.slice(5)}` });
+    } else if (r.auth !== 'local' && !pools.has(r.auth)) {
+      ctx.addIssue({ code: 'custom', path: ['routes', i, 'auth'], message: `no pool named ${r.auth} (or use local, or ldap:NAME)` });
+    }
+    if (r.accounting !== 'local' && !pools.has(r.accounting)) {
+      ctx.addIssue({ code: 'custom', path: ['routes', i, 'accounting'], message: `no pool named ${r.accounting} (or use local)` });
     }
     if (r.client !== undefined && !clientNames.has(r.client)) ctx.addIssue({ code: 'custom', path: ['routes', i, 'client'], message: `no client named ${r.client}` });
     if (r.client_group !== undefined && !groups.has(r.client_group)) ctx.addIssue({ code: 'custom', path: ['routes', i, 'client_group'], message: `no client has group ${r.client_group}` });
@@ -334,6 +384,7 @@ function checkUpstreams(c: z.output<typeof ConfigBase>, ctx: z.RefinementCtx): v
 export type Config = z.infer<typeof ConfigSchema>;
 export type UpstreamServerConfig = z.infer<typeof UpstreamServerSchema>;
 export type RouteConfig = z.infer<typeof RouteSchema>;
+export type LdapDirectoryConfig = z.infer<typeof LdapDirectorySchema>;
 export type ListenerConfig = z.infer<typeof ListenerSchema>;
 export type ClientConfig = z.infer<typeof ClientSchema>;
 export type Tristate = z.infer<typeof Tristate>;

@@ -24,12 +24,14 @@ import { buildUpstreams, identityOverrides, type UpstreamSet } from './upstreams
 import { UpstreamMetrics } from '../observability/upstream-metrics.js';
 import { AccessProxy } from '../proxy/access-proxy.js';
 import { EncryptedAttributes } from '../proxy/rewrite.js';
-import { routeAccessRequest, routeAccountingRequest } from '../proxy/request-router.js';
+import { routeAccessRequest, routeAccountingRequest, type Routing } from '../proxy/request-router.js';
+import type { LdapAuthBackend } from '../auth/ldap-backend.js';
+import { buildLdapBackends } from './ldap-backends.js';
 import { AccountingSpool, SpoolError } from '../accounting/spool.js';
 import { AccountingForwarder } from '../accounting/forwarder.js';
 import { SpoolMetrics } from '../observability/spool-metrics.js';
 import type { UpstreamServer } from '../upstream/server.js';
-import { DaemonObserver, forwarderObserver, spoolObserver } from './observer.js';
+import { DaemonObserver, forwarderObserver, ldapObserver, spoolObserver } from './observer.js';
 import { describeIssue, prepare, StartupError } from './prepare.js';
 
 export { StartupError };
@@ -77,7 +79,13 @@ export class Daemon {
     private readonly parts: Parts,
     private upstreams: UpstreamSet,
     private accountingLog: AccountingLog,
-  ) {}
+    private ldap: Map<string, LdapAuthBackend>,
+  ) {
+    this.routing = { router: upstreams.router, pools: upstreams.pools, ldap };
+  }
+
+  /** What request routing reads; replaced as a whole on reload. */
+  private routing: Routing;
 
   private get log(): Logger {
     return this.parts.log;
@@ -107,14 +115,15 @@ export class Daemon {
     const front = new RadiusFront(
       new ClientTable(config.clients),
       {
-        access: (packet, origin) => routeAccessRequest(daemon.upstreams, backend, proxy, packet, origin),
+        access: (packet, origin) => routeAccessRequest(daemon.routing, backend, proxy, packet, origin),
         accounting: (packet, origin) =>
-          routeAccountingRequest(daemon.upstreams, { log: daemon.accountingLog, dict, spool }, packet, origin),
+          routeAccountingRequest(daemon.routing, { log: daemon.accountingLog, dict, spool }, packet, origin),
       },
       observer,
     );
     const parts: Parts = { dict, metrics, observer, upstreamMetrics, spoolMetrics, backend, front, log, spool: undefined, forwarder: undefined };
-    const daemon = new Daemon(configPath, config, parts, upstreams, accountingLog);
+    const ldap = buildLdapBackends(config, dict, (name) => ldapObserver(() => daemon.log, upstreamMetrics, name));
+    const daemon = new Daemon(configPath, config, parts, upstreams, accountingLog, ldap);
     daemon.onUpstreamsSwapped = (set) => {
       identity = identityOverrides(set);
       forwarder?.swapPools(set.pools);
@@ -273,6 +282,9 @@ export class Daemon {
     const { set: upstreams, retired } = buildUpstreams(next, this.parts.observer, this.upstreams);
     this.upstreams = upstreams;
     this.onUpstreamsSwapped(upstreams);
+    const oldLdap = this.ldap;
+    this.ldap = buildLdapBackends(next, this.parts.dict, (name) => ldapObserver(() => this.log, this.parts.upstreamMetrics, name));
+    this.routing = { router: upstreams.router, pools: upstreams.pools, ldap: this.ldap };
     for (const { server } of upstreams.servers.values()) this.parts.upstreamMetrics.setState(server.name, server.state);
     this.parts.front.swapClients(new ClientTable(next.clients));
     this.parts.backend.swapUsers(p.prepared.users);
@@ -284,6 +296,8 @@ export class Daemon {
 
     await Promise.all(gone.map((l) => l.endpoint.close()));
     await oldLog?.close();
+    // Logins in flight on the old directories finish first (close waits for them).
+    await Promise.all([...oldLdap.values()].map((b) => b.close()));
     this.retire(retired);
     this.parts.metrics.configReloaded('ok');
     warnCleartext(this.log, next.local_users.file, p.prepared.users);
@@ -318,6 +332,7 @@ export class Daemon {
       await this.admin?.close();
       await this.accountingLog.close();
       await this.parts.backend.close();
+      await Promise.all([...this.ldap.values()].map((b) => b.close()));
       // Delivery stops first; records in flight stay in the spool and go again after restart.
       await this.parts.forwarder?.close();
       for (const r of this.retiring) clearTimeout(r.grace);

@@ -13,6 +13,7 @@ import type { UpstreamMetrics } from '../observability/upstream-metrics.js';
 import type { SpoolMetrics } from '../observability/spool-metrics.js';
 import type { SpoolObserver } from '../accounting/spool.js';
 import type { ForwarderObserver } from '../accounting/forwarder.js';
+import type { LdapDirectoryObserver } from '../ldap/directory.js';
 import type { ReplyDropReason, UpstreamObserver, UpstreamPurpose, UpstreamState } from '../upstream/server.js';
 
 /** At most one log line per (reason, source address) in this interval; the rest are counted. */
@@ -133,5 +134,17 @@ export function forwarderObserver(log: () => Logger, metrics: SpoolMetrics): For
       log().warn({ pool, reason, ...(err ? { err } : {}) }, 'accounting delivery put off; records stay in the spool');
     },
     undeliverable: (seq) => log().error({ seq }, 'accounting spool: record cannot be decoded; skipped'),
+  };
+}
+
+/** LDAP server health: logged, and shown in aaaproxy_upstream_state as `ldap:NAME URL`. */
+export function ldapObserver(log: () => Logger, metrics: UpstreamMetrics, directory: string): LdapDirectoryObserver {
+  return {
+    stateChanged: (url, from, to, reason) => {
+      metrics.stateChanged(`ldap:${directory} ${url}`, to);
+      const fields = { directory, url, from, to, reason };
+      if (to === 'alive') log().info(fields, 'LDAP server state');
+      else log().warn(fields, 'LDAP server state');
+    },
   };
 }

@@ -10,6 +10,7 @@ import type { Config } from '../config/schema.js';
 import { formatIssue, type ConfigIssue, type IssueLocator } from '../config/yaml-loader.js';
 import { loadDictionary } from '../radius/builtin-dictionary.js';
 import { DictionaryError, type Dictionary } from '../radius/dictionary.js';
+import { checkLdapDirectories } from './ldap-backends.js';
 
 export class StartupError extends Error {
   constructor(
@@ -48,7 +49,7 @@ export async function prepare(configPath: string, dict?: Dictionary): Promise<{ 
   }
   const users = await loadUsersFile(config.local_users.file, dictionary);
   if (!users.ok) return users;
-  const errors = demoExposure(config, users.users, loaded.locate);
+  const errors = [...demoExposure(config, users.users, loaded.locate), ...checkLdapDirectories(config, dictionary, loaded.locate)];
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, prepared: { config, users: users.users }, dict: dictionary };
 }

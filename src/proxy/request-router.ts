@@ -23,7 +23,11 @@ const REPLY_CODE = { accept: Code.AccessAccept, reject: Code.AccessReject, chall
 export interface Routing {
   router: Router;
   pools: ReadonlyMap<string, UpstreamPool>;
+  /** Backends for `auth: ldap:NAME`. */
+  ldap: ReadonlyMap<string, AuthBackend>;
 }
+
+const LDAP_PREFIX = 'ldap:';
 
 function routeRequest(packet: RadiusPacket, origin: RequestOrigin) {
   const userName = findAttribute(packet.attributes, Attr.UserName)?.toString('utf8');
@@ -65,6 +69,11 @@ export async function routeAccessRequest(
   const userName = request.userName;
   const decision = routing.router.auth(request);
   if (decision.target === LOCAL_TARGET) return handleAccessRequest(local, packet, origin.client);
+  if (decision.target.startsWith(LDAP_PREFIX)) {
+    const directory = routing.ldap.get(decision.target.slice(LDAP_PREFIX.length));
+    if (!directory) throw new DropRequest('ldap_unavailable');
+    return handleAccessRequest(directory, packet, origin.client, decision.strippedUserName);
+  }
   const pool = routing.pools.get(decision.target)!;
   let result;
   try {

@@ -26,7 +26,8 @@ export type DropReason =
   | 'no_upstream_answer'
   | 'bad_user_password'
   | 'spool_full'
-  | 'spool_unavailable';
+  | 'spool_unavailable'
+  | 'ldap_unavailable';
 
 export const DROP_REASONS: readonly DropReason[] = [
   ...DECODE_FAILURES,
@@ -42,6 +43,7 @@ export const DROP_REASONS: readonly DropReason[] = [
   'bad_user_password',
   'spool_full',
   'spool_unavailable',
+  'ldap_unavailable',
 ];
 
 /** Thrown by a handler that decided not to answer (e.g. no upstream answered); the NAS retries or fails over. */
