@@ -238,9 +238,16 @@ export class Daemon {
    * accounting log and log level, and close listeners that are gone.
    */
   reload(): Promise<{ ok: boolean; errors?: ConfigIssue[] }> {
-    this.reloading ??= this.doReload().finally(() => {
-      this.reloading = undefined;
-    });
+    this.reloading ??= this.doReload()
+      .catch((err: unknown) => {
+        // Never let a reload bug take the daemon down: the old config keeps serving.
+        this.parts.metrics.configReloaded('failed');
+        this.log.error({ err }, 'reload failed unexpectedly; the old config keeps serving');
+        return { ok: false, errors: [{ file: this.configPath, line: 0, column: 0, key: '', message: (err as Error).message }] };
+      })
+      .finally(() => {
+        this.reloading = undefined;
+      });
     return this.reloading;
   }
 
@@ -260,12 +267,19 @@ export class Daemon {
     if (JSON.stringify(next.accounting.spool) !== JSON.stringify(this.config.accounting.spool)) restartOnly.push('accounting.spool');
     if (restartOnly.length > 0) this.log.warn({ keys: restartOnly }, 'these settings change only on restart');
 
+    let newLdap: Map<string, LdapAuthBackend>;
+    try {
+      newLdap = buildLdapBackends(next, this.parts.dict, (name) => ldapObserver(() => this.log, this.parts.upstreamMetrics, name));
+    } catch (err) {
+      return fail([{ file: this.configPath, line: 0, column: 0, key: 'ldap_directories', message: (err as Error).message }]);
+    }
     let newLog: AccountingLog | undefined;
     if (JSON.stringify(next.accounting.log) !== JSON.stringify(this.config.accounting.log)) {
       newLog = new AccountingLog(accountingOptions(next), this.parts.observer);
       try {
         await newLog.open();
       } catch (err) {
+        await Promise.all([...newLdap.values()].map((b) => b.close()));
         return fail([{ file: this.configPath, line: 0, column: 0, key: 'accounting.log.path', message: (err as Error).message }]);
       }
     }
@@ -273,6 +287,7 @@ export class Daemon {
       await this.openListeners(next.listeners);
     } catch (err) {
       await newLog?.close();
+      await Promise.all([...newLdap.values()].map((b) => b.close()));
       return fail((err as StartupError).issues);
     }
     // The swap: synchronous, so no datagram sees half of it.
@@ -283,7 +298,7 @@ export class Daemon {
     this.upstreams = upstreams;
     this.onUpstreamsSwapped(upstreams);
     const oldLdap = this.ldap;
-    this.ldap = buildLdapBackends(next, this.parts.dict, (name) => ldapObserver(() => this.log, this.parts.upstreamMetrics, name));
+    this.ldap = newLdap;
     this.routing = { router: upstreams.router, pools: upstreams.pools, ldap: this.ldap };
     for (const { server } of upstreams.servers.values()) this.parts.upstreamMetrics.setState(server.name, server.state);
     this.parts.front.swapClients(new ClientTable(next.clients));

@@ -1,5 +1,6 @@
 // An LDAP directory as a RADIUS backend: radclient (PAP) -> aaaproxy -> slapd, with replies by group.
 import t from 'tap';
+import { readFile, writeFile } from 'node:fs/promises';
 import { radclient, startDaemon } from '../helpers/daemon.js';
 import { groupDn, ldapGroup, ldapUser, startSlapd } from '../helpers/slapd.js';
 
@@ -51,6 +52,14 @@ t.test('wrong password, unknown user, injection and CHAP are rejected', async (t
     const r = await auth(attrs);
     t.equal(r.code, 'Access-Reject', attrs);
   }
+});
+
+t.test('a reload applies new group replies', async (t) => {
+  const text = await readFile(daemon.configPath, 'utf8');
+  await writeFile(daemon.configPath, text.replace('Filter-Id: admins', 'Filter-Id: admins-v2'));
+  t.equal((await daemon.reload()).msg, 'config reloaded');
+  const alice = await auth('User-Name = "alice@corp.example", User-Password = "alice-pass"');
+  t.equal(alice.replyAttrs['Filter-Id'], 'admins-v2');
 });
 
 t.test('no directory answering: the NAS gets no reply and the drop is counted', async (t) => {
