@@ -1,5 +1,6 @@
 /** Metrics of the accounting spool and its delivery upstream, in the daemon's registry. */
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { HotCounter } from './hot-metrics.js';
 
 export interface SpoolSample {
   pending: number;
@@ -11,11 +12,10 @@ export class SpoolMetrics {
   private readonly pending: Gauge;
   private readonly bytes: Gauge;
   private readonly oldestAge: Gauge;
-  private readonly delivered: Counter<'pool' | 'server'>;
+  private readonly delivered: HotCounter;
   private readonly deferred: Counter<'pool' | 'reason'>;
   private readonly corrupt: Counter;
   private readonly commits: Counter;
-  private readonly deliveredChildren = new Map<string, { inc(): void }>();
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -26,12 +26,7 @@ export class SpoolMetrics {
       help: 'Age of the oldest record not yet delivered (0 when the spool is empty).',
       registers,
     });
-    this.delivered = new Counter({
-      name: 'aaaproxy_spool_delivered_total',
-      help: 'Spooled accounting records acknowledged by an upstream server.',
-      labelNames: ['pool', 'server'] as const,
-      registers,
-    });
+    this.delivered = new HotCounter(registry, 'aaaproxy_spool_delivered_total', 'Spooled accounting records acknowledged by an upstream server.', ['pool', 'server']);
     this.deferred = new Counter({
       name: 'aaaproxy_spool_deferred_total',
       help: 'Delivery attempts put off because no server of the pool answered (or the pool is gone).',
@@ -49,10 +44,7 @@ export class SpoolMetrics {
   }
 
   deliveredTo(pool: string, server: string): void {
-    const key = `${pool}|${server}`;
-    let child = this.deliveredChildren.get(key);
-    if (!child) this.deliveredChildren.set(key, (child = this.delivered.labels(pool, server)));
-    child.inc();
+    this.delivered.labels(pool, server).inc();
   }
 
   deferredFor(pool: string, reason: string): void {

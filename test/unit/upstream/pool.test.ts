@@ -11,6 +11,7 @@ import { encodeRequest, encodeResponse } from '../../../src/radius/message.js';
 import { UpstreamPool, type PoolMode } from '../../../src/upstream/pool.js';
 import { UpstreamServer, type PacketBuilder, type UpstreamObserver, type UpstreamServerOptions } from '../../../src/upstream/server.js';
 import { bindLoopbackUdp } from '../../helpers/udp.js';
+import { until } from '../../helpers/wait.js';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -85,17 +86,6 @@ const accessRequest: PacketBuilder = (identifier) => {
   const buf = encodeRequest({ code: Code.AccessRequest, identifier, attributes: [{ type: Attr.UserName, value: Buffer.from('bob') }] }, SECRET);
   return { buf, requestAuthenticator: Buffer.from(buf.subarray(4, 20)) };
 };
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(cond: () => boolean, timeoutMs = 1500): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) return false;
-    await sleep(5);
-  }
-  return true;
-}
 
 /** One request that times out with no reply at all: the server becomes a zombie. */
 async function makeZombie(t: Teardown, name: string, silentPort: number): Promise<UpstreamServer> {

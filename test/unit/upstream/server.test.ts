@@ -9,6 +9,7 @@ import { Code } from '../../../src/radius/codes.js';
 import { findMessageAuthenticatorOffset, signResponseAuthenticator } from '../../../src/radius/crypto.js';
 import { encodeRequest, encodeResponse } from '../../../src/radius/message.js';
 import { bindLoopbackUdp } from '../../helpers/udp.js';
+import { sleep, until } from '../../helpers/wait.js';
 import {
   UpstreamError,
   UpstreamServer,
@@ -135,17 +136,6 @@ const accountingRequest: PacketBuilder = (identifier) => {
   const buf = encodeRequest({ code: Code.AccountingRequest, identifier, attributes }, SECRET, false);
   return { buf, requestAuthenticator: Buffer.from(buf.subarray(4, 20)) };
 };
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function until(cond: () => boolean, timeoutMs = 1500): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) return false;
-    await sleep(5);
-  }
-  return true;
-}
 
 /** Asserts that p rejects with an UpstreamError of this code. */
 async function rejectsWith(t: Asserts, p: Promise<unknown>, code: UpstreamError['code'], what: string = code): Promise<void> {
