@@ -1,11 +1,27 @@
 /**
  * RADIUS cryptography over wire buffers: authenticators, Message-Authenticator,
  * attribute hiding. Secrets and authenticators are always passed in.
- * Randomness comes only from node:crypto.
+ * Randomness comes only from node:crypto; MD5 and HMAC-MD5 from ./md5.ts (why: see there).
  */
-import { createHash, createHmac, randomBytes, randomFillSync, timingSafeEqual } from 'node:crypto';
+import { randomBytes, randomFillSync } from 'node:crypto';
 import { HEADER_LENGTH } from './packet.js';
 import { Attr } from './attribute-types.js';
+import { HmacMd5, Md5 } from './md5.js';
+
+/**
+ * Scratch state of the synchronous functions below. Each call resets what it uses and
+ * copies its result out before returning, so nothing passes from one call to another.
+ */
+const hasher = new Md5();
+const mac = new HmacMd5();
+const scratchDigest = Buffer.alloc(16);
+
+/** Compares 16 octets in time independent of where they differ. */
+function equal16(a: Uint8Array, aOffset: number, b: Uint8Array, bOffset: number): boolean {
+  let diff = 0;
+  for (let i = 0; i < 16; i++) diff |= a[aOffset + i]! ^ b[bOffset + i]!;
+  return diff === 0;
+}
 
 const ZERO_AUTHENTICATOR = Buffer.alloc(16);
 const MESSAGE_AUTHENTICATOR_LENGTH = 16;
@@ -33,10 +49,12 @@ export class AuthenticatorSource {
   }
 }
 
-function md5(...parts: Buffer[]): Buffer {
-  const h = createHash('md5');
-  for (const p of parts) h.update(p);
-  return h.digest();
+/** MD5 of the parts, concatenated, into the scratch digest (valid until the next call). */
+function md5(a: Uint8Array, b: Uint8Array, c?: Uint8Array): Buffer {
+  hasher.reset().update(a).update(b);
+  if (c) hasher.update(c);
+  hasher.digestInto(scratchDigest, 0);
+  return scratchDigest;
 }
 
 /**
@@ -45,20 +63,14 @@ function md5(...parts: Buffer[]): Buffer {
  * Writes it into buf, which must hold the Request Authenticator in its authenticator field.
  */
 export function signResponseAuthenticator(buf: Buffer, secret: Buffer): void {
-  const digest = md5(buf, secret);
-  digest.copy(buf, 4);
+  hasher.reset().update(buf).update(secret).digestInto(buf, 4);
 }
 
 /** Checks a reply against the Request Authenticator of the request it answers. */
 export function verifyResponseAuthenticator(buf: Buffer, requestAuthenticator: Buffer, secret: Buffer): boolean {
-  const received = buf.subarray(4, HEADER_LENGTH);
   const length = buf.readUInt16BE(2);
-  const h = createHash('md5');
-  h.update(buf.subarray(0, 4));
-  h.update(requestAuthenticator);
-  h.update(buf.subarray(HEADER_LENGTH, length));
-  h.update(secret);
-  return timingSafeEqual(h.digest(), received);
+  hasher.reset().update(buf, 0, 4).update(requestAuthenticator).update(buf, HEADER_LENGTH, length).update(secret).digestInto(scratchDigest, 0);
+  return equal16(scratchDigest, 0, buf, 4);
 }
 
 /**
@@ -67,18 +79,13 @@ export function verifyResponseAuthenticator(buf: Buffer, requestAuthenticator: B
  */
 export function signComputedRequestAuthenticator(buf: Buffer, secret: Buffer): void {
   ZERO_AUTHENTICATOR.copy(buf, 4);
-  const digest = md5(buf, secret);
-  digest.copy(buf, 4);
+  hasher.reset().update(buf).update(secret).digestInto(buf, 4);
 }
 
 export function verifyComputedRequestAuthenticator(buf: Buffer, secret: Buffer): boolean {
   const length = buf.readUInt16BE(2);
-  const h = createHash('md5');
-  h.update(buf.subarray(0, 4));
-  h.update(ZERO_AUTHENTICATOR);
-  h.update(buf.subarray(HEADER_LENGTH, length));
-  h.update(secret);
-  return timingSafeEqual(h.digest(), buf.subarray(4, HEADER_LENGTH));
+  hasher.reset().update(buf, 0, 4).update(ZERO_AUTHENTICATOR).update(buf, HEADER_LENGTH, length).update(secret).digestInto(scratchDigest, 0);
+  return equal16(scratchDigest, 0, buf, 4);
 }
 
 /**
@@ -108,15 +115,18 @@ function messageAuthenticatorDigest(
   valueOffset: number,
   authenticatorForMac: Buffer,
   secret: Buffer,
-): Buffer {
+  out: Uint8Array,
+  outOffset: number,
+): void {
   const length = buf.readUInt16BE(2);
-  const h = createHmac('md5', secret);
-  h.update(buf.subarray(0, 4));
-  h.update(authenticatorForMac);
-  h.update(buf.subarray(HEADER_LENGTH, valueOffset));
-  h.update(ZERO_AUTHENTICATOR);
-  h.update(buf.subarray(valueOffset + MESSAGE_AUTHENTICATOR_LENGTH, length));
-  return h.digest();
+  mac
+    .start(secret)
+    .update(buf, 0, 4)
+    .update(authenticatorForMac)
+    .update(buf, HEADER_LENGTH, valueOffset)
+    .update(ZERO_AUTHENTICATOR)
+    .update(buf, valueOffset + MESSAGE_AUTHENTICATOR_LENGTH, length)
+    .digestInto(out, outOffset);
 }
 
 export function signMessageAuthenticator(
@@ -125,7 +135,7 @@ export function signMessageAuthenticator(
   authenticatorForMac: Buffer,
   secret: Buffer,
 ): void {
-  messageAuthenticatorDigest(buf, valueOffset, authenticatorForMac, secret).copy(buf, valueOffset);
+  messageAuthenticatorDigest(buf, valueOffset, authenticatorForMac, secret, buf, valueOffset);
 }
 
 export function verifyMessageAuthenticator(
@@ -136,8 +146,8 @@ export function verifyMessageAuthenticator(
 ): boolean {
   const length = buf.readUInt16BE(2);
   if (valueOffset + MESSAGE_AUTHENTICATOR_LENGTH > length || buf[valueOffset - 1] !== 18) return false;
-  const expected = messageAuthenticatorDigest(buf, valueOffset, authenticatorForMac, secret);
-  return timingSafeEqual(expected, buf.subarray(valueOffset, valueOffset + MESSAGE_AUTHENTICATOR_LENGTH));
+  messageAuthenticatorDigest(buf, valueOffset, authenticatorForMac, secret, scratchDigest, 0);
+  return equal16(scratchDigest, 0, buf, valueOffset);
 }
 
 export { ZERO_AUTHENTICATOR };
@@ -222,8 +232,7 @@ export function decryptSalted(value: Buffer, secret: Buffer, requestAuthenticato
  */
 export function verifyChapPassword(chapPassword: Buffer, password: Buffer, challenge: Buffer): boolean {
   if (chapPassword.length !== 17) return false;
-  const expected = md5(chapPassword.subarray(0, 1), password, challenge);
-  return timingSafeEqual(expected, chapPassword.subarray(1));
+  return equal16(md5(chapPassword.subarray(0, 1), password, challenge), 0, chapPassword, 1);
 }
 
 export function computeChapPassword(ident: number, password: Buffer, challenge: Buffer): Buffer {
