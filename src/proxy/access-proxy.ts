@@ -24,7 +24,7 @@ const OUTCOME: Record<number, AuthOutcome> = {
 export interface ProxyTarget {
   pool: UpstreamPool;
   /** User-Name to send upstream when the route strips the realm. */
-  userName?: Buffer;
+  userName?: Buffer | undefined;
 }
 
 /** Per-server overrides of NAS identity attributes (off unless configured). */
@@ -43,18 +43,19 @@ export class AccessProxy {
   /** Resolves with the NAS-ready result, or undefined when no server of the pool answered. */
   async forward(packet: RadiusPacket, clientSecret: Buffer, target: ProxyTarget): Promise<(AuthResult & { server: string }) | undefined> {
     const state = findAttribute(packet.attributes, Attr.State);
-    const tried = new Set<UpstreamServer>();
     let server = state ? this.sticky.lookup(state) : undefined;
     if (server && (server.state === 'dead' || server.state === 'admin-down')) server = undefined;
-    server ??= target.pool.pick(tried);
+    server ??= target.pool.pick();
+    // Made on the first failover only: most requests are answered by the first server.
+    let tried: Set<UpstreamServer> | undefined;
     while (server) {
-      tried.add(server);
       try {
         return await this.exchange(server, packet, clientSecret, target);
       } catch (err) {
         if (!(err instanceof UpstreamError)) throw err;
         // A conversation with State cannot move: the next server knows nothing of it.
         if (state && this.sticky.lookup(state) === server) return undefined;
+        (tried ??= new Set()).add(server);
         server = target.pool.pick(tried);
       }
     }
@@ -71,7 +72,7 @@ export class AccessProxy {
       const attributes = rewriteAccessRequest(
         packet.attributes,
         { fromSecret: clientSecret, fromAuthenticator: packet.authenticator, toSecret: secret, toAuthenticator: ourAuthenticator },
-        { proxyState, ...(target.userName ? { userName: target.userName } : {}), ...overrides },
+        { proxyState, userName: target.userName, nasIdentifier: overrides?.nasIdentifier, nasIpAddress: overrides?.nasIpAddress },
       );
       const buf = encodeRequest({ code: Code.AccessRequest, identifier, attributes, authenticator: ourAuthenticator }, secret);
       return { buf, requestAuthenticator: ourAuthenticator };

@@ -77,10 +77,8 @@ export async function routeAccessRequest(
   const pool = routing.pools.get(decision.target)!;
   let result;
   try {
-    result = await proxy.forward(packet, origin.client.secret, {
-      pool,
-      ...(decision.strippedUserName !== undefined ? { userName: Buffer.from(decision.strippedUserName, 'utf8') } : {}),
-    });
+    const userName = decision.strippedUserName === undefined ? undefined : Buffer.from(decision.strippedUserName, 'utf8');
+    result = await proxy.forward(packet, origin.client.secret, { pool, userName });
   } catch (err) {
     if (err instanceof RewriteError) throw new DropRequest('bad_user_password');
     throw err;

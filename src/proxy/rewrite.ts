@@ -39,12 +39,12 @@ export class RewriteError extends Error {
 
 export interface RequestRewriteOptions {
   /** Replaces User-Name (realm stripping). */
-  userName?: Buffer;
+  userName?: Buffer | undefined;
   /** Our Proxy-State value for this hop. */
   proxyState: Buffer;
   /** Overrides, off unless configured: a proxy normally passes the NAS's own. */
-  nasIdentifier?: Buffer;
-  nasIpAddress?: Buffer;
+  nasIdentifier?: Buffer | undefined;
+  nasIpAddress?: Buffer | undefined;
 }
 
 export function rewriteAccessRequest(nas: readonly RawAttribute[], keys: HopKeys, opts: RequestRewriteOptions): RawAttribute[] {

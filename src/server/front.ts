@@ -9,7 +9,7 @@ import { encodeResponse, verifyRequest } from '../radius/message.js';
 import { DECODE_FAILURES, decodePacket, findAttribute, type DecodeFailure, type RadiusPacket, type RawAttribute } from '../radius/packet.js';
 import type { Peer } from '../transport/udp.js';
 import type { ClientTable, RadiusClient } from './clients.js';
-import { DuplicateCache } from './duplicates.js';
+import { DuplicateEntry, IN_PROGRESS, type DuplicateCache } from './duplicates.js';
 
 export type ListenerKind = 'auth' | 'acct';
 
@@ -150,15 +150,13 @@ export class RadiusFront {
       if (refused) return this.observer.dropped(refused, peer, client.name);
     }
 
-    const key = DuplicateCache.key(peer.address, peer.port, packet.identifier);
-    const dup = listener.duplicates.check(key, packet.authenticator);
-    if (dup.verdict === 'resend') {
-      listener.send(dup.cached!, peer);
+    const dup = listener.duplicates.check(peer.address, peer.port, packet.identifier, packet.authenticator);
+    if (dup === IN_PROGRESS) return this.observer.duplicate('in_progress', client.name);
+    if (!(dup instanceof DuplicateEntry)) {
+      listener.send(dup, peer);
       return this.observer.duplicate('resent', client.name);
     }
-    if (dup.verdict === 'in_progress') return this.observer.duplicate('in_progress', client.name);
-
-    void this.respond(listener, msg, packet, client, peer, key, started);
+    void this.respond(listener, msg, packet, client, peer, dup, started);
   }
 
   private async respond(
@@ -167,7 +165,7 @@ export class RadiusFront {
     packet: RadiusPacket,
     client: RadiusClient,
     peer: Peer,
-    key: string,
+    entry: DuplicateEntry,
     started: number,
   ): Promise<void> {
     this.inFlight++;
@@ -180,11 +178,11 @@ export class RadiusFront {
         // RFC 5997 §3: answers to Status-Server carry Message-Authenticator too.
         packet.code === Code.StatusServer || undefined,
       );
-      listener.duplicates.complete(key, packet.authenticator, buf);
+      listener.duplicates.complete(entry, buf);
       listener.send(buf, peer);
       this.observer.completed(client.name, packet.code, reply, (performance.now() - started) / 1000);
     } catch (err) {
-      listener.duplicates.forget(key, packet.authenticator);
+      listener.duplicates.forget(entry);
       if (err instanceof DropRequest) this.observer.dropped(err.reason, peer, client.name);
       else this.observer.dropped('handler_failed', peer, client.name, err);
     } finally {
