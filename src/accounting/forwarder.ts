@@ -131,11 +131,15 @@ export class AccountingForwarder {
     const waiting: Queued[] = [];
     // Sessions seen waiting in this pass: their later records must not overtake.
     const held = new Set<string>();
-    for (const q of this.queue) {
+    let i = 0;
+    // A full window ends the pass: with a backlog the queue is long, and every completed
+    // delivery starts a pass, so scanning on would cost the whole queue per record.
+    for (; i < this.queue.length && this.active < this.opts.window; i++) {
+      const q = this.queue[i]!;
       const backoff = this.retryAt.get(q.pool);
       const backingOff = backoff !== undefined && backoff.at > now;
       if (backingOff) nextRetry = Math.min(nextRetry, backoff.at - now);
-      if (this.active >= this.opts.window || backingOff || this.busySessions.has(q.session) || held.has(q.session)) {
+      if (backingOff || this.busySessions.has(q.session) || held.has(q.session)) {
         held.add(q.session);
         waiting.push(q);
         continue;
@@ -144,7 +148,7 @@ export class AccountingForwarder {
       this.active++;
       void this.deliver(q);
     }
-    this.queue = waiting;
+    this.queue = i === this.queue.length ? waiting : waiting.concat(this.queue.slice(i));
     return nextRetry;
   }
 
@@ -168,9 +172,9 @@ export class AccountingForwarder {
         this.requeue(q);
         return;
       }
-      const tried = new Set<UpstreamServer>();
-      for (let server = pool.pick(tried); server; server = pool.pick(tried)) {
-        tried.add(server);
+      // Made on the first failover only.
+      let tried: Set<UpstreamServer> | undefined;
+      for (let server = pool.pick(); server; server = pool.pick(tried)) {
         try {
           await this.send(server, q.attributes, entry);
           this.spool.ack(entry.seq);
@@ -179,6 +183,7 @@ export class AccountingForwarder {
           return;
         } catch (err) {
           if (!(err instanceof UpstreamError)) throw err;
+          (tried ??= new Set()).add(server);
         }
       }
       // At shutdown the servers fail what is in flight: the record simply stays in the spool.
