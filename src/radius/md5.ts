@@ -50,20 +50,21 @@ export class Md5 {
   update(data: Uint8Array, start = 0, end = data.length): this {
     this.length += end - start;
     let at = start;
+    const tail = this.tail;
+    // Byte loops rather than tail.set(data.subarray()): a view per call was most of what a
+    // request allocated here, and the copies are under 64 octets.
     if (this.tailLength > 0) {
-      const take = Math.min(BLOCK - this.tailLength, end - at);
-      this.tail.set(data.subarray(at, at + take), this.tailLength);
-      this.tailLength += take;
-      at += take;
-      if (this.tailLength < BLOCK) return this;
-      this.compress(this.tail, 0);
+      let n = this.tailLength;
+      while (n < BLOCK && at < end) tail[n++] = data[at++]!;
+      this.tailLength = n;
+      if (n < BLOCK) return this;
+      this.compress(tail, 0);
       this.tailLength = 0;
     }
     for (; at + BLOCK <= end; at += BLOCK) this.compress(data, at);
-    if (at < end) {
-      this.tail.set(data.subarray(at, end), 0);
-      this.tailLength = end - at;
-    }
+    let n = 0;
+    while (at < end) tail[n++] = data[at++]!;
+    this.tailLength = n;
     return this;
   }
 
