@@ -7,6 +7,7 @@ Commands:
   run            run the daemon in the foreground
   check-config   validate a config file and everything it names
   users          manage the local users file (add, passwd, del, list, unlock)
+  certs          private CA and TLS certificates (init, issue, show)
   version        print the version
 
 Run 'aaaproxy <command> --help' for a command's options.
@@ -27,6 +28,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./check-config.js')).runCheckConfig(rest);
     case 'users':
       return (await import('./users.js')).runUsers(rest);
+    case 'certs':
+      return (await import('./certs.js')).runCerts(rest);
     case 'version':
     case '--version':
       process.stdout.write(`aaaproxy ${packageVersion()}\n`);
