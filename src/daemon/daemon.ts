@@ -18,7 +18,7 @@ import type { Dictionary } from '../radius/dictionary.js';
 import { ClientTable } from '../server/clients.js';
 import { DuplicateCache } from '../server/duplicates.js';
 import { DROP_REASONS, RadiusFront, type ListenerContext } from '../server/front.js';
-import { UdpEndpoint, type Peer } from '../transport/udp.js';
+import { chooseUdpIo, createUdpEndpoint, type Peer, type UdpEndpoint } from '../transport/udp.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { buildUpstreams, identityOverrides, type UpstreamSet } from './upstreams.js';
 import { UpstreamMetrics } from '../observability/upstream-metrics.js';
@@ -97,6 +97,12 @@ export class Daemon {
     if (!p.ok) throw new StartupError('AAA_ERR_CONFIG_INVALID', p.errors);
     const { config, users } = p.prepared;
     const dict = p.dict;
+    let udp: ReturnType<typeof chooseUdpIo>;
+    try {
+      udp = chooseUdpIo();
+    } catch (err) {
+      throw new StartupError('AAA_ERR_CONFIG_INVALID', [{ file: 'environment', line: 0, column: 0, key: 'AAAPROXY_UDP_IO', message: (err as Error).message }]);
+    }
     const log = logOverride ?? createLogger({ level: config.log.level, format: config.log.format });
     const metrics = new Metrics();
     metrics.initDropReasons(DROP_REASONS);
@@ -158,7 +164,10 @@ export class Daemon {
     }
     daemon.ready = true;
     warnCleartext(log, config.local_users.file, users);
-    log.info({ config: configPath, clients: config.clients.length, users: users.size, attributes: dict.attributeCount }, 'aaaproxy started');
+    log.info(
+      { config: configPath, clients: config.clients.length, users: users.size, attributes: dict.attributeCount, udp_io: udp.io, udp_io_reason: udp.reason },
+      'aaaproxy started',
+    );
     return daemon;
   }
 
@@ -200,7 +209,7 @@ export class Daemon {
       duplicates,
       send: (buf: Buffer, peer: Peer) => endpoint.send(buf, peer),
     };
-    endpoint = new UdpEndpoint(
+    endpoint = createUdpEndpoint(
       { address: cfg.address, port: cfg.port, receiveBufferBytes: cfg.receive_buffer_bytes },
       (msg, peer) => this.parts.front.handleDatagram(context, msg, peer),
       (err) => this.log.error({ err, listener: key }, 'socket error'),

@@ -2,9 +2,13 @@
  * One UDP socket per local address:port. Hands (Buffer, peer) upward and sends replies from
  * the same socket, so a reply leaves from the address the NAS sent to. Nothing above this
  * module imports node:dgram.
+ *
+ * Two implementations behind one contract: batched I/O on the native addon when it is built
+ * (batched-udp.ts, the default on Linux), node:dgram otherwise or when AAAPROXY_UDP_IO=dgram.
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
+import { BatchedUdpEndpoint, loadUdpBatchAddon } from './batched-udp.js';
 
 export interface Peer {
   address: string;
@@ -24,7 +28,48 @@ export interface UdpEndpointOptions {
   connect?: Peer;
 }
 
-export class UdpEndpoint {
+export interface UdpEndpoint {
+  /** Binds; resolves with the bound address and port (port 0 becomes the kernel's choice). */
+  start(): Promise<Peer>;
+  readonly address: Peer | undefined;
+  send(buf: Buffer, peer: Peer): void;
+  /** For a connected endpoint. */
+  sendToPeer(buf: Buffer): void;
+  /** Idempotent. */
+  close(): Promise<void>;
+}
+
+export type UdpIo = 'batched' | 'dgram';
+
+/**
+ * Which implementation this process uses: AAAPROXY_UDP_IO=dgram|batched forces one (batched
+ * fails when the addon is missing); unset, batched when the addon loads. `reason` says why.
+ */
+export function chooseUdpIo(env: NodeJS.ProcessEnv = process.env): { io: UdpIo; reason: string } {
+  const wanted = env['AAAPROXY_UDP_IO'];
+  if (wanted === 'dgram') return { io: 'dgram', reason: 'AAAPROXY_UDP_IO=dgram' };
+  const loaded = loadUdpBatchAddon();
+  if (loaded.addon) return { io: 'batched', reason: 'native addon loaded' };
+  if (wanted === 'batched') throw new Error(`AAAPROXY_UDP_IO=batched, but ${loaded.reason}`);
+  return { io: 'dgram', reason: loaded.reason };
+}
+
+export function createUdpEndpoint(
+  opts: UdpEndpointOptions,
+  onDatagram: DatagramHandler,
+  onSocketError: (err: Error) => void,
+  io: UdpIo = chooseUdpIo().io,
+): UdpEndpoint {
+  if (io === 'batched') {
+    const loaded = loadUdpBatchAddon();
+    if (!loaded.addon) throw new Error(`batched UDP I/O: ${loaded.reason}`);
+    return new BatchedUdpEndpoint(loaded.addon, opts, onDatagram, onSocketError);
+  }
+  return new DgramUdpEndpoint(opts, onDatagram, onSocketError);
+}
+
+/** node:dgram: one system call and one callback per datagram. */
+class DgramUdpEndpoint implements UdpEndpoint {
   private socket: Socket | undefined;
   private closing: Promise<void> | undefined;
   private bound: Peer | undefined;
@@ -35,7 +80,6 @@ export class UdpEndpoint {
     private readonly onSocketError: (err: Error) => void,
   ) {}
 
-  /** Binds; resolves with the bound address and port (port 0 becomes the kernel's choice). */
   start(): Promise<Peer> {
     const v6 = isIPv6(this.opts.address);
     // ipv6Only keeps a [::] listener from also taking IPv4 datagrams meant for another socket.
@@ -72,7 +116,6 @@ export class UdpEndpoint {
     this.socket?.send(buf, peer.port, peer.address);
   }
 
-  /** For a connected endpoint. */
   sendToPeer(buf: Buffer): void {
     this.socket?.send(buf);
   }

@@ -3,7 +3,7 @@
  * handed out least-recently-freed first, so a number is reused as late as possible (the
  * upstream's duplicate cache may still hold the previous request with that identifier).
  */
-import { UdpEndpoint, type Peer } from '../transport/udp.js';
+import { createUdpEndpoint, type Peer, type UdpEndpoint } from '../transport/udp.js';
 
 export class UpstreamSocket<Slot> {
   readonly slots: (Slot | undefined)[] = new Array<Slot | undefined>(256).fill(undefined);
@@ -19,7 +19,7 @@ export class UpstreamSocket<Slot> {
     onError: (err: Error) => void,
   ) {
     for (let i = 0; i < 256; i++) this.free[i] = i;
-    this.endpoint = new UdpEndpoint(
+    this.endpoint = createUdpEndpoint(
       { address: sourceAddress, port: 0, receiveBufferBytes: 4 * 1024 * 1024, connect: destination },
       (msg) => onReply(msg, this),
       onError,
