@@ -10,7 +10,8 @@
 #   1. builds dist/ in the checkout (tsc is a devDependency, so the build happens here, not
 #      in the target);
 #   2. creates the system user/group aaaproxy (no login, no home);
-#   3. stages bin/, dist/src/, dictionaries/, package*.json and reference conf/ into
+#   3. stages bin/, dist/src/, the batched UDP addon (build/Release/udp_batch.node, when
+#      built), dictionaries/, package*.json and reference conf/ into
 #      PREFIX.new, runs `npm ci --omit=dev --ignore-scripts` there (the prepare script would
 #      run tsc, which is not installed), then swaps it in for PREFIX;
 #   4. creates CONFIG_DIR/aaaproxy.yaml (from conf/aaaproxy.yaml with production paths and
@@ -169,6 +170,14 @@ run rm -rf "$STAGE"
 run mkdir -p "$STAGE/dist" "$STAGE/conf"
 run cp -R "$SRC/bin" "$SRC/dictionaries" "$SRC/systemd" "$SRC/package.json" "$SRC/package-lock.json" "$STAGE/"
 run cp -R "$SRC/dist/src" "$STAGE/dist/src"
+# The batched UDP addon built in the checkout (npm ci's install script); without it the
+# daemon uses node:dgram and says so in its start line.
+if [ -f "$SRC/build/Release/udp_batch.node" ]; then
+  run mkdir -p "$STAGE/build/Release"
+  run cp "$SRC/build/Release/udp_batch.node" "$STAGE/build/Release/"
+else
+  echo "  (no build/Release/udp_batch.node in $SRC: the daemon will use node:dgram)"
+fi
 # Reference copies only; the live config is in $CONFIG_DIR. No users.yaml: it holds the demo user.
 run cp "$SRC/conf/aaaproxy.yaml" "$SRC/conf/aaaproxy.schema.json" "$STAGE/conf/"
 for f in README.md LICENSE; do
