@@ -8,7 +8,8 @@
  * BATCH datagrams with one call, hands them to JavaScript in one callback (one Buffer, with
  * offsets), and the replies that JavaScript sends while handling them (including in the
  * promise jobs that run when the callback returns) leave together with one sendmmsg per
- * socket. Sends made outside a batch (timers, disk completions) go out at once with sendto.
+ * socket. Sends made outside a batch (timers, disk completions) are queued too and leave
+ * together when JavaScript calls flush() from setImmediate, later in the same loop turn.
  *
  * JavaScript side: src/transport/batched-udp.ts. A send the kernel refuses with EAGAIN is
  * lost, as it would be on the wire (the kernel counts it in SndbufErrors); the peer retransmits.
@@ -39,8 +40,10 @@
 typedef struct sock_s sock_t;
 
 typedef struct {
-  /* > 0 while a batch callback runs: sends are queued and flushed when it returns. */
+  /* > 0 while a batch callback runs: its sends are flushed when it returns. */
   int depth;
+  /* Set when a send outside a batch asked JavaScript for a flush (setImmediate). */
+  int flush_requested;
   sock_t *pending;
 } instance_t;
 
@@ -146,6 +149,7 @@ static void flush_pending(instance_t *inst) {
     s->in_pending = 0;
     if (!s->closed) flush(s);
   }
+  inst->flush_requested = 0;
 }
 
 static napi_value peer_string(napi_env env, sock_t *s, struct sockaddr_storage *ss) {
@@ -380,8 +384,11 @@ static napi_value js_start(napi_env env, napi_callback_info info) {
 }
 
 /*
- * send(handle, buf, address|null, port) -> 0 or -errno. Inside a batch the datagram is
- * copied to the socket's queue (sent when the batch ends); outside, it is sent at once.
+ * send(handle, buf, address|null, port) -> 0, 1 or -errno. The datagram is copied to the
+ * socket's queue. Inside a batch the queue is sent when the batch ends; outside one (a timer,
+ * a disk write completing), 1 asks the caller to call flush() soon (setImmediate), so that
+ * the sends of one event-loop turn leave together. A send the kernel then refuses is lost
+ * like a datagram on the wire.
  */
 static napi_value js_send(napi_env env, napi_callback_info info) {
   size_t argc = 4;
@@ -404,10 +411,6 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
     int r = to_sockaddr(s->family, address, port, &ss, &len);
     if (r < 0) return make_int(env, r);
   }
-  if (s->inst->depth == 0) {
-    ssize_t r = len ? sendto(s->fd, data, length, MSG_DONTWAIT, (struct sockaddr *)&ss, len) : send(s->fd, data, length, MSG_DONTWAIT);
-    return make_int(env, r < 0 ? -errno : 0);
-  }
   if (s->scount == BATCH || s->sused + length > SEND_ARENA) flush(s);
   int i = s->scount++;
   memcpy(s->sarena + s->sused, data, length);
@@ -428,7 +431,18 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
     s->next_pending = s->inst->pending;
     s->inst->pending = s;
   }
-  return make_int(env, 0);
+  if (s->inst->depth > 0 || s->inst->flush_requested) return make_int(env, 0);
+  s->inst->flush_requested = 1;
+  return make_int(env, 1);
+}
+
+/* flush(): sends every queued datagram of every socket. */
+static napi_value js_flush(napi_env env, napi_callback_info info) {
+  (void)info;
+  instance_t *inst = NULL;
+  CHECK(napi_get_instance_data(env, (void **)&inst));
+  flush_pending(inst);
+  return NULL;
 }
 
 /* close(handle): stops reading, sends what is queued, releases the socket. Idempotent. */
@@ -468,6 +482,7 @@ NAPI_MODULE_INIT() {
       {"setReceiveBuffer", NULL, js_set_receive_buffer, NULL, NULL, NULL, napi_default, NULL},
       {"start", NULL, js_start, NULL, NULL, NULL, napi_default, NULL},
       {"send", NULL, js_send, NULL, NULL, NULL, napi_default, NULL},
+      {"flush", NULL, js_flush, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_value batch;

@@ -1,7 +1,10 @@
 /**
  * A UDP endpoint on the batched I/O addon (native/udp_batch.c, Linux): one readiness event
  * reads up to BATCH datagrams with recvmmsg and hands them over in one callback; what is
- * sent while they are handled (promise jobs included) leaves with one sendmmsg per socket.
+ * sent while they are handled (promise jobs included) leaves with one sendmmsg per socket,
+ * and what is sent outside a batch (timers, disk completions) leaves from setImmediate.
+ * The kernel's verdict on a queued datagram is not reported back: a refused send is lost as
+ * on the wire (the kernel counts it in SndbufErrors) and the peer retransmits.
  * Same contract as the node:dgram endpoint in udp.ts, which is used when the addon is absent.
  */
 import { createRequire } from 'node:module';
@@ -18,8 +21,9 @@ interface UdpBatchAddon {
   connect(h: Handle, address: string, port: number): number;
   setReceiveBuffer(h: Handle, bytes: number): number;
   start(h: Handle): number;
-  /** 0, or -errno. `address` null on a connected socket. */
+  /** Queues: 0, or 1 when flush() must be called (outside a batch), or -errno. `address` null on a connected socket. */
   send(h: Handle, buf: Buffer, address: string | null, port: number): number;
+  flush(): void;
   close(h: Handle): void;
 }
 
@@ -101,19 +105,20 @@ export class BatchedUdpEndpoint implements UdpEndpoint {
   }
 
   send(buf: Buffer, peer: Peer): void {
-    if (this.handle) this.check(this.addon.send(this.handle, buf, peer.address, peer.port), peer);
+    if (this.handle) this.queued(this.addon.send(this.handle, buf, peer.address, peer.port), peer);
   }
 
   sendToPeer(buf: Buffer): void {
-    if (this.handle) this.check(this.addon.send(this.handle, buf, null, 0), this.opts.connect);
+    if (this.handle) this.queued(this.addon.send(this.handle, buf, null, 0), this.opts.connect);
   }
 
-  /** Like node:dgram, a failed send is reported to the error handler (EAGAIN is a drop, as on the wire). */
-  private check(result: number, peer: Peer | undefined): void {
-    if (result < 0 && getSystemErrorName(result) !== 'EAGAIN') {
-      this.onSocketError(systemError('send', result, peer ? `${peer.address}:${peer.port}` : ''));
-    }
+  /** A send outside a batch leaves with the others of this loop turn, from setImmediate. */
+  private queued(result: number, peer: Peer | undefined): void {
+    if (result === 1) setImmediate(this.flush);
+    else if (result < 0) this.onSocketError(systemError('send', result, peer ? `${peer.address}:${peer.port}` : ''));
   }
+
+  private readonly flush = (): void => this.addon.flush();
 
   close(): Promise<void> {
     if (this.handle) this.addon.close(this.handle);
