@@ -35,6 +35,14 @@ export function loadConfigText(path: string, text: string): LoadResult {
     },
     dictionaries: c.dictionaries.map((d) => resolve(base, d)),
     ldap_directories: c.ldap_directories.map((d) => (d.tls.ca_file ? { ...d, tls: { ...d.tls, ca_file: resolve(base, d.tls.ca_file) } } : d)),
+    ldap_listeners: c.ldap_listeners.map((l) => ({
+      ...l,
+      tls: {
+        ...l.tls,
+        ...(l.tls.cert_file ? { cert_file: resolve(base, l.tls.cert_file) } : {}),
+        ...(l.tls.key_file ? { key_file: resolve(base, l.tls.key_file) } : {}),
+      },
+    })),
   };
   return { ok: true, config: deepFreeze(config), locate: parsed.locate };
 }

@@ -1,4 +1,8 @@
-/** Builds an LdapAuthBackend per configured directory (rebuilt on every reload). */
+/**
+ * Builds the LDAP directories (shared by the RADIUS backend and the LDAP front listeners) and an
+ * LdapAuthBackend per directory. On reload a directory whose settings did not change is kept,
+ * with its health states and the open connections of LDAP front sessions; the others are new.
+ */
 import { readFileSync } from 'node:fs';
 import { LdapAuthBackend } from '../auth/ldap-backend.js';
 import type { Config, LdapDirectoryConfig } from '../config/schema.js';
@@ -34,14 +38,49 @@ function directoryOptions(d: LdapDirectoryConfig) {
   };
 }
 
-export function buildLdapBackends(config: Config, dict: Dictionary, observerFor: LdapObserverFor): Map<string, LdapAuthBackend> {
+export interface DirectoryEntry {
+  /** The directory's settings (CA file contents included): equal keys mean the same directory. */
+  key: string;
+  directory: LdapDirectory;
+}
+
+export interface DirectorySet {
+  directories: Map<string, DirectoryEntry>;
+  /** Made by this build (to close if the reload that asked for them fails). */
+  created: LdapDirectory[];
+  /** In `previous` and not kept (to close once the new set is in use). */
+  retired: LdapDirectory[];
+}
+
+export function buildLdapDirectories(config: Config, observerFor: LdapObserverFor, previous?: ReadonlyMap<string, DirectoryEntry>): DirectorySet {
+  const directories = new Map<string, DirectoryEntry>();
+  const created: LdapDirectory[] = [];
+  for (const d of config.ldap_directories) {
+    const opts = directoryOptions(d);
+    const key = JSON.stringify({ ...opts, tls: { ...opts.tls, ca: opts.tls.ca?.toString('base64') } });
+    const prev = previous?.get(d.name);
+    if (prev !== undefined && prev.key === key) {
+      directories.set(d.name, prev);
+      continue;
+    }
+    const directory = new LdapDirectory(opts, observerFor(d.name));
+    created.push(directory);
+    directories.set(d.name, { key, directory });
+  }
+  const kept = new Set([...directories.values()].map((e) => e.directory));
+  const retired = [...(previous?.values() ?? [])].map((e) => e.directory).filter((dir) => !kept.has(dir));
+  return { directories, created, retired };
+}
+
+/** An LdapAuthBackend per directory (cheap: they hold no connection of their own). */
+export function buildLdapBackends(config: Config, dict: Dictionary, directories: ReadonlyMap<string, DirectoryEntry>): Map<string, LdapAuthBackend> {
   const out = new Map<string, LdapAuthBackend>();
   for (const d of config.ldap_directories) {
     const replies = d.group_replies.map((g) => ({
       group: g.group,
       reply: Object.entries(g.reply).map(([name, value]) => resolveAttribute(dict, name, value)),
     }));
-    out.set(d.name, new LdapAuthBackend(new LdapDirectory(directoryOptions(d), observerFor(d.name)), replies, dict));
+    out.set(d.name, new LdapAuthBackend(directories.get(d.name)!.directory, replies, dict));
   }
   return out;
 }

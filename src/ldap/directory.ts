@@ -6,7 +6,8 @@
  * authenticate() is search-then-bind: bind as the service account, find exactly one entry
  * under base_dn with the user filter (value escaped per RFC 4515 §3), bind as that DN with
  * the password on a second connection, then read groups. Each attempt opens its own
- * connections and closes them (no pool yet).
+ * connections and closes them (no pool yet). openConnection() gives the LDAP front server a
+ * connection of its client's own, bound as the client's DN, picked with the same failover.
  *
  * Failover: a connect failure, a TLS failure, a lost connection or a timeout (connect or
  * operation) marks the server dead and moves to the next URL. A dead server is skipped until
@@ -101,6 +102,26 @@ export interface LdapDirectoryObserver {
   stateChanged(url: string, from: LdapServerState, to: LdapServerState, reason: string): void;
 }
 
+/**
+ * A connection of the caller's own to one server of the directory (LDAP proxying): the caller
+ * runs its operations on `client` and calls release() when done. failed() reports that the
+ * server stopped answering on it, which marks the server dead as authenticate() would.
+ */
+export interface DirectoryConnection {
+  readonly client: ldap.Client;
+  readonly url: string;
+  failed(code: LdapErrorCode): void;
+  /** Unbinds and drops the connection. Idempotent. */
+  release(): void;
+}
+
+export type OpenConnectionResult =
+  | { ok: true; connection: DirectoryConnection }
+  /** The server answered the bind with this result code (invalidCredentials...). */
+  | { ok: false; reason: 'refused'; resultCode: number }
+  /** No server could be reached, or none answered in time. */
+  | { ok: false; reason: 'unavailable' };
+
 export type LdapAuthFailure = 'no_such_user' | 'wrong_password' | 'empty_password' | 'ambiguous_user' | 'directory_unavailable';
 
 export type LdapAuthResult =
@@ -181,6 +202,59 @@ export class LdapDirectory {
       }
     }
     return { ok: false, reason: 'directory_unavailable' };
+  }
+
+  /** The operation timeout, for callers of openConnection() that bound their own operations. */
+  get operationTimeoutMs(): number {
+    return this.opts.operationTimeoutMs;
+  }
+
+  /**
+   * Opens a connection to the first usable server, in the same failover order and with the same
+   * health states as authenticate(), bound as `bind.dn` (or anonymous without `bind`). A server
+   * that cannot be reached, or does not answer the bind in time, is marked dead and the next one
+   * is tried; a bind the server answers with an error ends the search (the caller relays it).
+   */
+  openConnection(bind?: { dn: string; password: string }): Promise<OpenConnectionResult> {
+    const p = this.doOpenConnection(bind);
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+    return p;
+  }
+
+  private async doOpenConnection(bind: { dn: string; password: string } | undefined): Promise<OpenConnectionResult> {
+    // RFC 4513 §5.1.2: a DN with an empty password is an unauthenticated bind; it never reaches a server as one.
+    if (bind && bind.password.length === 0) return { ok: false, reason: 'refused', resultCode: 53 };
+    for (const server of this.candidates()) {
+      if (this.closed) break;
+      let client: ldap.Client | undefined;
+      try {
+        client = await this.connect(server);
+        if (bind) await this.bind(client, bind.dn, bind.password);
+        this.transition(server, 'alive', 'answered');
+        const c = client;
+        return {
+          ok: true,
+          connection: {
+            client: c,
+            url: server.url,
+            failed: (code) => {
+              if (UNREACHABLE.has(code)) this.transition(server, 'dead', code);
+            },
+            release: () => this.release(c),
+          },
+        };
+      } catch (err) {
+        if (client) this.release(client);
+        const e = asDirectoryError(err);
+        if (e.code === 'AAA_ERR_LDAP_RESULT') {
+          this.transition(server, 'alive', 'answered');
+          return { ok: false, reason: 'refused', resultCode: e.resultCode ?? 80 };
+        }
+        if (UNREACHABLE.has(e.code)) this.transition(server, 'dead', e.code);
+      }
+    }
+    return { ok: false, reason: 'unavailable' };
   }
 
   /** Alive servers and dead ones due for a retry, in configured order; all of them if none. */
@@ -412,8 +486,8 @@ function isTimeout(err: unknown): boolean {
   return err instanceof Error && (err.name === 'TimeoutError' || /timeout/i.test(err.message));
 }
 
-/** The LDAP result code of a server answer, or undefined for transport errors. */
-function resultCodeOf(err: unknown): number | undefined {
+/** The LDAP result code of a server answer in an ldapjs error, or undefined for transport errors. */
+export function resultCodeOf(err: unknown): number | undefined {
   if (!(err instanceof Error) || TRANSPORT_ERROR_NAMES.has(err.name)) return undefined;
   const code = (err as { code?: unknown }).code;
   return typeof code === 'number' && code > 0 ? code : undefined;
