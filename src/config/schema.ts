@@ -84,6 +84,95 @@ export const StatusCheckSchema = z
   })
   .strict();
 
+/** Built-in challenge presets (their rules: src/challenge/presets.ts; a unit test keeps the lists equal). */
+export const CHALLENGE_PRESETS = ['rsa-securid', 'steel-belted', 'defender', 'casque', 'otp'] as const;
+const CHALLENGE_TESTS = ['present', 'absent', 'equals', 'contains', 'regex', 'compare'] as const;
+const COMPARE = /^\s*(<=|>=|==|<|>)\s*(-?\d+(?:\.\d+)?)\s*$/;
+
+/** One test over a reply attribute; a rule's expressions are ANDed. Names are checked against the dictionary by prepare. */
+export const ChallengeExpressionSchema = z
+  .object({
+    /** A dictionary name (default Reply-Message; RFC 2865 §5.18: several are one message). */
+    attribute: z.string().min(1).default('Reply-Message'),
+    present: z.literal(true).optional(),
+    absent: z.literal(true).optional(),
+    equals: z.union([z.string(), z.number()]).optional(),
+    contains: z.string().min(1).optional(),
+    /** JavaScript syntax; ignore_case is the only flag. */
+    regex: z.string().min(1).optional(),
+    /** A numeric compare: an operator (<, <=, >, >=, ==) and a number, e.g. ">= 3". */
+    compare: z.string().optional(),
+    ignore_case: z.boolean().optional(),
+  })
+  .strict()
+  .superRefine((e, ctx) => {
+    const tests = CHALLENGE_TESTS.filter((k) => e[k] !== undefined);
+    if (tests.length === 0) ctx.addIssue({ code: 'custom', path: [], message: `needs one test: ${CHALLENGE_TESTS.join(', ')}` });
+    if (tests.length > 1) ctx.addIssue({ code: 'custom', path: [tests[1]!], message: `one test per expression (this one also has ${tests[0]}); list several expressions to AND them` });
+    if (e.regex !== undefined) {
+      try {
+        new RegExp(e.regex);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', path: ['regex'], message: `not a valid regular expression: ${(err as Error).message}` });
+      }
+    }
+    if (e.compare !== undefined && !COMPARE.test(e.compare)) ctx.addIssue({ code: 'custom', path: ['compare'], message: 'must be an operator (<, <=, >, >=, ==) and a number, e.g. ">= 3"' });
+    if (e.ignore_case !== undefined && e.equals === undefined && e.contains === undefined && e.regex === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['ignore_case'], message: 'only for equals, contains and regex' });
+    }
+  })
+  .transform((e) => {
+    const m = e.compare === undefined ? null : COMPARE.exec(e.compare);
+    return { ...e, compare: m ? { op: m[1] as '<' | '<=' | '>' | '>=' | '==', value: Number(m[2]) } : undefined };
+  });
+
+/** A challenge rule (README "Challenge rules"); compiled against the dictionary in src/challenge/. */
+export const ChallengeRuleSchema = z
+  .object({
+    name: Name,
+    on: z.enum(['access-challenge', 'access-reject']),
+    match: z.array(ChallengeExpressionSchema).min(1),
+    action: z.enum(['new-pin', 'next-token', 'generic-login', 'error', 'send-access-request']),
+    /** The Reply-Message the NAS gets (relay actions and error); <REPLY>, <N>, <name> are placeholders. */
+    prompt: z.string().max(1000).optional(),
+    /** send-access-request: User-Password of the automatic request (default "<PASSWORD>", the user's own). */
+    password: z.string().max(128).optional(),
+    /** send-access-request: extra attributes, by dictionary name. */
+    attributes: z.record(z.string(), z.union([z.string(), z.number()])).optional(),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    const relay = r.action === 'new-pin' || r.action === 'next-token' || r.action === 'generic-login';
+    if ((relay || r.action === 'error') && r.prompt === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['prompt'], message: `${r.action} needs a prompt (the Reply-Message the NAS gets; "<REPLY>" is the upstream's own)` });
+    }
+    if (relay && r.prompt === '') ctx.addIssue({ code: 'custom', path: ['prompt'], message: 'must not be empty: the user needs to know what to answer' });
+    if (relay && r.on === 'access-reject') {
+      ctx.addIssue({ code: 'custom', path: ['on'], message: `${r.action} relays an Access-Challenge with the upstream's State; an Access-Reject has none (use error or send-access-request)` });
+    }
+    if (r.action === 'send-access-request' && r.prompt !== undefined) ctx.addIssue({ code: 'custom', path: ['prompt'], message: 'send-access-request answers the upstream itself: there is no prompt' });
+    if (r.action !== 'send-access-request') {
+      if (r.password !== undefined) ctx.addIssue({ code: 'custom', path: ['password'], message: 'only send-access-request sends a password' });
+      if (r.attributes !== undefined) ctx.addIssue({ code: 'custom', path: ['attributes'], message: 'only send-access-request sends attributes' });
+    }
+  });
+
+function uniqueNames<T>(key: (item: T) => string, what: string) {
+  return (items: T[], ctx: z.RefinementCtx) => {
+    const seen = new Map<string, number>();
+    items.forEach((item, i) => {
+      const first = seen.get(key(item));
+      if (first === undefined) seen.set(key(item), i);
+      else ctx.addIssue({ code: 'custom', path: [i], message: `${what} ${key(item)} is listed twice (also [${first}])` });
+    });
+  };
+}
+
+const ChallengeRules = z.array(ChallengeRuleSchema).superRefine(uniqueNames((r: { name: string }) => r.name, 'rule'));
+const ChallengePresets = z.array(z.enum(CHALLENGE_PRESETS)).superRefine(uniqueNames((p: string) => p, 'preset'));
+/** Automatic send-access-request rounds per Access-Request from the NAS. */
+const ChallengeMaxRounds = z.number().int().min(0).max(10);
+
 export const UpstreamServerSchema = z
   .object({
     name: Name,
@@ -112,6 +201,12 @@ export const UpstreamServerSchema = z
     nas_ip_address: z.string().refine((s) => isIP(s) === 4, { message: 'must be an IPv4 address' }).optional(),
     /** Sockets of 256 identifiers each, opened as needed. */
     max_sockets: z.number().int().min(1).max(256).default(32),
+    /** Challenge rules, tried in order before the presets' (default: upstream_defaults'). */
+    challenge_rules: ChallengeRules.optional(),
+    /** Built-in rule lists, after challenge_rules (default: upstream_defaults'). */
+    challenge_presets: ChallengePresets.optional(),
+    /** Bound on automatic send-access-request rounds (default: upstream_defaults', 3). */
+    challenge_max_rounds: ChallengeMaxRounds.optional(),
   })
   .strict()
   .transform((u, ctx) => {
@@ -119,12 +214,16 @@ export const UpstreamServerSchema = z
     return { ...u, source_address: bindAddress({ ...u, interface: u.source_interface, address: u.source_address, family }, ctx, 'source_address', 'source_interface', false) };
   });
 
-/** The source of AAA traffic to every upstream server that does not name its own. */
+/** For every upstream server that does not name its own: the source of its AAA traffic, its challenge settings. */
 export const UpstreamDefaultsSchema = z
   .object({
     source_address: IpAddress.optional(),
     source_interface: z.string().min(1).optional(),
     family: Family.default('ipv4'),
+    /** Challenge settings of every server that has none of its own (each key on its own). */
+    challenge_rules: ChallengeRules.default([]),
+    challenge_presets: ChallengePresets.default([]),
+    challenge_max_rounds: ChallengeMaxRounds.default(3),
   })
   .strict()
   .transform((d, ctx) => ({ ...d, source_address: bindAddress({ ...d, interface: d.source_interface, address: d.source_address }, ctx, 'source_address', 'source_interface', false) }));
@@ -190,6 +289,61 @@ export const LdapDirectorySchema = z
       .default([]),
   })
   .strict();
+
+/**
+ * An LDAP front listener (LDAP proxying to a directory). Port 0 asks the kernel for a free port;
+ * the default is 389, or 636 for ldaps.
+ */
+export const LdapListenerSchema = z
+  .object({
+    name: Name,
+    address: IpAddress.optional(),
+    /** Bind to this interface's address instead (`family` picks IPv4 or IPv6). */
+    interface: z.string().min(1).optional(),
+    family: Family.default('ipv4'),
+    port: Port.optional(),
+    /** The ldap_directories entry that clients are proxied to. */
+    directory: z.string().min(1),
+    tls: z
+      .object({
+        /** none: cleartext; ldaps: TLS from the first byte; starttls: StartTLS offered and required before a bind. */
+        mode: z.enum(['none', 'ldaps', 'starttls']).default('none'),
+        /** PEM certificate (chain) and private key, relative to the config file. */
+        cert_file: z.string().min(1).optional(),
+        key_file: z.string().min(1).optional(),
+      })
+      .strict()
+      .default({ mode: 'none' }),
+    /** Subtrees clients may search and compare in (RFC 4514 DNs); anything else is noSuchObject. */
+    base_dns: z.array(z.string().min(1)).min(1),
+    /** Most entries a search returns (the smaller of this and the client's own limit). */
+    size_limit: z.number().int().min(1).max(1_000_000).default(1000),
+    /** Longest a search may run, in seconds (the smaller of this and the client's own limit). */
+    time_limit_seconds: z.number().int().min(1).max(3600).default(60),
+    /** Anonymous binds and operations without a bind; off by default. */
+    allow_anonymous: z.boolean().default(false),
+    /** Pass on a bound user's Modify that replaces the userPassword of their own entry. */
+    allow_password_change: z.boolean().default(false),
+    /** A message longer than this ends the connection (Notice of Disconnection). */
+    max_message_bytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(262144),
+    /** Deepest and/or/not nesting of a search filter; deeper ends the connection. */
+    max_filter_depth: z.number().int().min(1).max(256).default(32),
+    max_connections: z.number().int().min(1).max(1_000_000).default(1024),
+    max_connections_per_client: z.number().int().min(1).max(100_000).default(64),
+    /** A connection with no request for this long is closed. */
+    idle_timeout_seconds: z.number().positive().max(86400).default(300),
+  })
+  .strict()
+  .superRefine((l, ctx) => {
+    if (l.tls.mode === 'none') return;
+    if (l.tls.cert_file === undefined) ctx.addIssue({ code: 'custom', path: ['tls', 'cert_file'], message: `tls mode ${l.tls.mode} needs cert_file` });
+    if (l.tls.key_file === undefined) ctx.addIssue({ code: 'custom', path: ['tls', 'key_file'], message: `tls mode ${l.tls.mode} needs key_file` });
+  })
+  .transform((l, ctx) => ({
+    ...l,
+    address: bindAddress(l, ctx, 'address', 'interface', true) ?? '',
+    port: l.port ?? (l.tls.mode === 'ldaps' ? 636 : 389),
+  }));
 
 export const LockoutSchema = z
   .object({
@@ -286,6 +440,8 @@ const ConfigBase = z
     ldap_directories: z.array(LdapDirectorySchema).default([]),
     /** First match wins; no match means local. */
     routes: z.array(RouteSchema).default([]),
+    /** LDAP front listeners: LDAP clients proxied to an ldap_directories entry. */
+    ldap_listeners: z.array(LdapListenerSchema).default([]),
     admin: AdminSchema.default({ enabled: true, address: '127.0.0.1', port: 9812 }),
     log: LogSchema.default({ level: 'info', format: 'auto' }),
   })
@@ -330,12 +486,33 @@ function checkWholeConfig(c: z.output<typeof ConfigBase>, ctx: z.RefinementCtx):
   });
 
   checkUpstreams(c, ctx);
+  checkLdapListeners(c, ctx);
 
   const admin = c.admin;
   if (admin.enabled && admin.port !== 0) {
     const clash = c.listeners.findIndex((l) => l.port === admin.port && addressKey(l.address) === addressKey(admin.address));
     if (clash >= 0) ctx.addIssue({ code: 'custom', path: ['admin', 'port'], message: `same address and port as listeners[${clash}]` });
+    // Both TCP: the admin endpoint and an LDAP listener cannot share an address and port.
+    const ldapClash = c.ldap_listeners.findIndex((l) => l.port === admin.port && addressKey(l.address) === addressKey(admin.address));
+    if (ldapClash >= 0) ctx.addIssue({ code: 'custom', path: ['admin', 'port'], message: `same address and port as ldap_listeners[${ldapClash}]` });
   }
+}
+
+function checkLdapListeners(c: z.output<typeof ConfigBase>, ctx: z.RefinementCtx): void {
+  const directories = new Set(c.ldap_directories.map((d) => d.name));
+  const names = new Map<string, number>();
+  const sockets = new Map<string, number>();
+  c.ldap_listeners.forEach((l, i) => {
+    const sameName = names.get(l.name);
+    if (sameName === undefined) names.set(l.name, i);
+    else ctx.addIssue({ code: 'custom', path: ['ldap_listeners', i, 'name'], message: `duplicate LDAP listener name, also used by ldap_listeners[${sameName}]` });
+    if (!directories.has(l.directory)) ctx.addIssue({ code: 'custom', path: ['ldap_listeners', i, 'directory'], message: `no ldap_directories entry named ${l.directory}` });
+    if (l.port === 0) return;
+    const key = `${addressKey(l.address)} ${l.port}`;
+    const first = sockets.get(key);
+    if (first === undefined) sockets.set(key, i);
+    else ctx.addIssue({ code: 'custom', path: ['ldap_listeners', i, 'port'], message: `same address and port as ldap_listeners[${first}]` });
+  });
 }
 
 function checkUpstreams(c: z.output<typeof ConfigBase>, ctx: z.RefinementCtx): void {
@@ -383,8 +560,10 @@ function checkUpstreams(c: z.output<typeof ConfigBase>, ctx: z.RefinementCtx): v
 
 export type Config = z.infer<typeof ConfigSchema>;
 export type UpstreamServerConfig = z.infer<typeof UpstreamServerSchema>;
+export type ChallengeRuleConfig = z.infer<typeof ChallengeRuleSchema>;
 export type RouteConfig = z.infer<typeof RouteSchema>;
 export type LdapDirectoryConfig = z.infer<typeof LdapDirectorySchema>;
+export type LdapListenerConfig = z.infer<typeof LdapListenerSchema>;
 export type ListenerConfig = z.infer<typeof ListenerSchema>;
 export type ClientConfig = z.infer<typeof ClientSchema>;
 export type Tristate = z.infer<typeof Tristate>;

@@ -20,18 +20,18 @@ import { DuplicateCache } from '../server/duplicates.js';
 import { DROP_REASONS, RadiusFront, type ListenerContext } from '../server/front.js';
 import { chooseUdpIo, createUdpEndpoint, type Peer, type UdpEndpoint } from '../transport/udp.js';
 import { registerAdminRoutes } from './admin-routes.js';
-import { buildUpstreams, identityOverrides, type UpstreamSet } from './upstreams.js';
+import { buildUpstreams, serverSettings, type UpstreamSet } from './upstreams.js';
 import { UpstreamMetrics } from '../observability/upstream-metrics.js';
 import { AccessProxy } from '../proxy/access-proxy.js';
 import { EncryptedAttributes } from '../proxy/rewrite.js';
 import { routeAccessRequest, routeAccountingRequest, type Routing } from '../proxy/request-router.js';
-import type { LdapAuthBackend } from '../auth/ldap-backend.js';
-import { buildLdapBackends } from './ldap-backends.js';
+import { LdapServices, LdapServicesError, type StagedLdap } from './ldap-services.js';
+import { LdapFrontMetrics } from '../observability/ldap-front-metrics.js';
 import { AccountingSpool, SpoolError } from '../accounting/spool.js';
 import { AccountingForwarder } from '../accounting/forwarder.js';
 import { SpoolMetrics } from '../observability/spool-metrics.js';
 import type { UpstreamServer } from '../upstream/server.js';
-import { DaemonObserver, forwarderObserver, ldapObserver, spoolObserver } from './observer.js';
+import { DaemonObserver, forwarderObserver, ldapFrontObserver, ldapObserver, spoolObserver } from './observer.js';
 import { describeIssue, prepare, StartupError } from './prepare.js';
 
 export { StartupError };
@@ -79,9 +79,9 @@ export class Daemon {
     private readonly parts: Parts,
     private upstreams: UpstreamSet,
     private accountingLog: AccountingLog,
-    private ldap: Map<string, LdapAuthBackend>,
+    private readonly ldap: LdapServices,
   ) {
-    this.routing = { router: upstreams.router, pools: upstreams.pools, ldap };
+    this.routing = { router: upstreams.router, pools: upstreams.pools, ldap: ldap.backends };
   }
 
   /** What request routing reads; replaced as a whole on reload. */
@@ -114,7 +114,7 @@ export class Daemon {
     const backend = new LocalUsersBackend(users, dict, lockout, observer);
     const accountingLog = new AccountingLog(accountingOptions(config), observer);
     const { set: upstreams } = buildUpstreams(config, observer);
-    let identity = identityOverrides(upstreams);
+    let identity = serverSettings(upstreams, dict, observer);
     const proxy = new AccessProxy(new EncryptedAttributes(dict), (server) => identity(server));
     let spool: AccountingSpool | undefined;
     let forwarder: AccountingForwarder | undefined;
@@ -128,10 +128,14 @@ export class Daemon {
       observer,
     );
     const parts: Parts = { dict, metrics, observer, upstreamMetrics, spoolMetrics, backend, front, log, spool: undefined, forwarder: undefined };
-    const ldap = buildLdapBackends(config, dict, (name) => ldapObserver(() => daemon.log, upstreamMetrics, name));
+    const ldap = new LdapServices(
+      () => daemon.log,
+      (name) => ldapObserver(() => daemon.log, upstreamMetrics, name),
+      ldapFrontObserver(() => daemon.log, new LdapFrontMetrics(metrics.registry)),
+    );
     const daemon = new Daemon(configPath, config, parts, upstreams, accountingLog, ldap);
     daemon.onUpstreamsSwapped = (set) => {
-      identity = identityOverrides(set);
+      identity = serverSettings(set, dict, observer);
       forwarder?.swapPools(set.pools);
     };
     for (const { server } of upstreams.servers.values()) upstreamMetrics.setState(server.name, server.state);
@@ -153,10 +157,14 @@ export class Daemon {
         parts.forwarder = forwarder;
         forwarder.start();
       }
+      // LDAP first: a RADIUS route to ldap:NAME needs its backend from the first packet.
+      await ldap.start(config, dict);
+      daemon.routing = { ...daemon.routing, ldap: ldap.backends };
       await daemon.openListeners(config.listeners);
       await daemon.startAdmin();
     } catch (err) {
       await daemon.close();
+      if (err instanceof LdapServicesError) throw new StartupError('AAA_ERR_BIND_FAILED', [{ file: configPath, line: 0, column: 0, key: err.key, message: err.message }]);
       if (err instanceof SpoolError) {
         throw new StartupError('AAA_ERR_CONFIG_INVALID', [{ file: configPath, line: 0, column: 0, key: 'accounting.spool', message: err.message }]);
       }
@@ -276,11 +284,12 @@ export class Daemon {
     if (JSON.stringify(next.accounting.spool) !== JSON.stringify(this.config.accounting.spool)) restartOnly.push('accounting.spool');
     if (restartOnly.length > 0) this.log.warn({ keys: restartOnly }, 'these settings change only on restart');
 
-    let newLdap: Map<string, LdapAuthBackend>;
+    let ldap: StagedLdap;
     try {
-      newLdap = buildLdapBackends(next, this.parts.dict, (name) => ldapObserver(() => this.log, this.parts.upstreamMetrics, name));
+      ldap = await this.ldap.stage(next, this.parts.dict);
     } catch (err) {
-      return fail([{ file: this.configPath, line: 0, column: 0, key: 'ldap_directories', message: (err as Error).message }]);
+      const key = err instanceof LdapServicesError ? err.key : 'ldap_directories';
+      return fail([{ file: this.configPath, line: 0, column: 0, key, message: (err as Error).message }]);
     }
     let newLog: AccountingLog | undefined;
     if (JSON.stringify(next.accounting.log) !== JSON.stringify(this.config.accounting.log)) {
@@ -288,7 +297,7 @@ export class Daemon {
       try {
         await newLog.open();
       } catch (err) {
-        await Promise.all([...newLdap.values()].map((b) => b.close()));
+        await this.ldap.abort(ldap);
         return fail([{ file: this.configPath, line: 0, column: 0, key: 'accounting.log.path', message: (err as Error).message }]);
       }
     }
@@ -296,7 +305,7 @@ export class Daemon {
       await this.openListeners(next.listeners);
     } catch (err) {
       await newLog?.close();
-      await Promise.all([...newLdap.values()].map((b) => b.close()));
+      await this.ldap.abort(ldap);
       return fail((err as StartupError).issues);
     }
     // The swap: synchronous, so no datagram sees half of it.
@@ -306,9 +315,8 @@ export class Daemon {
     const { set: upstreams, retired } = buildUpstreams(next, this.parts.observer, this.upstreams);
     this.upstreams = upstreams;
     this.onUpstreamsSwapped(upstreams);
-    const oldLdap = this.ldap;
-    this.ldap = newLdap;
-    this.routing = { router: upstreams.router, pools: upstreams.pools, ldap: this.ldap };
+    this.ldap.commit(ldap);
+    this.routing = { router: upstreams.router, pools: upstreams.pools, ldap: this.ldap.backends };
     for (const { server } of upstreams.servers.values()) this.parts.upstreamMetrics.setState(server.name, server.state);
     this.parts.front.swapClients(new ClientTable(next.clients));
     this.parts.backend.swapUsers(p.prepared.users);
@@ -320,8 +328,6 @@ export class Daemon {
 
     await Promise.all(gone.map((l) => l.endpoint.close()));
     await oldLog?.close();
-    // Logins in flight on the old directories finish first (close waits for them).
-    await Promise.all([...oldLdap.values()].map((b) => b.close()));
     this.retire(retired);
     this.parts.metrics.configReloaded('ok');
     warnCleartext(this.log, next.local_users.file, p.prepared.users);
@@ -356,7 +362,8 @@ export class Daemon {
       await this.admin?.close();
       await this.accountingLog.close();
       await this.parts.backend.close();
-      await Promise.all([...this.ldap.values()].map((b) => b.close()));
+      // LDAP front sessions drain, then the directories close (logins in flight finish first).
+      await this.ldap.close();
       // Delivery stops first; records in flight stay in the spool and go again after restart.
       await this.parts.forwarder?.close();
       for (const r of this.retiring) clearTimeout(r.grace);

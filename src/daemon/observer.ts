@@ -14,22 +14,30 @@ import type { SpoolMetrics } from '../observability/spool-metrics.js';
 import type { SpoolObserver } from '../accounting/spool.js';
 import type { ForwarderObserver } from '../accounting/forwarder.js';
 import type { LdapDirectoryObserver } from '../ldap/directory.js';
+import { DISCONNECT_REASONS, REJECT_REASONS, type DisconnectReason, type LdapFrontObserver } from '../ldap/front-settings.js';
+import { resultCodeName } from '../ldap/result-codes.js';
+import type { LdapFrontMetrics } from '../observability/ldap-front-metrics.js';
 import type { ReplyDropReason, UpstreamObserver, UpstreamPurpose, UpstreamState } from '../upstream/server.js';
+import type { ChallengeAction, ChallengeObserver, RoundFailure } from '../challenge/types.js';
+import { ChallengeMetrics } from '../observability/challenge-metrics.js';
 
 /** At most one log line per (reason, source address) in this interval; the rest are counted. */
 const DROP_LOG_INTERVAL_MS = 10_000;
 const MAX_DROP_LOG_KEYS = 10_000;
 
-export class DaemonObserver implements FrontObserver, LocalAuthObserver, AccountingLogObserver, UpstreamObserver {
+export class DaemonObserver implements FrontObserver, LocalAuthObserver, AccountingLogObserver, UpstreamObserver, ChallengeObserver {
   /** Set by the daemon once the registry exists. */
   upstreamMetrics: UpstreamMetrics | undefined;
   private readonly dropLogged = new Map<string, { at: number; suppressed: number }>();
+  private readonly challengeMetrics: ChallengeMetrics;
 
   constructor(
     private log: Logger,
     private readonly metrics: Metrics,
     private readonly lockedCount: () => number,
-  ) {}
+  ) {
+    this.challengeMetrics = new ChallengeMetrics(metrics.registry);
+  }
 
   setLogger(log: Logger): void {
     this.log = log;
@@ -101,6 +109,27 @@ export class DaemonObserver implements FrontObserver, LocalAuthObserver, Account
     this.upstreamMetrics?.replied(server, purpose, seconds);
   }
 
+  // Challenge rules: every decision at debug (server, rule, action, user; never a password).
+
+  challengeRuleMatched(server: string, rule: string, action: ChallengeAction, round: number, user: string | undefined): void {
+    this.challengeMetrics.hit(server, rule, action);
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ server, rule, action, round, user }, 'challenge rule matched');
+  }
+
+  challengeUnmatched(server: string, code: number, round: number, user: string | undefined): void {
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ server, code: codeName(code), round, user }, 'no challenge rule matched; reply relayed');
+  }
+
+  challengeRoundsExhausted(server: string, rule: string, maxRounds: number, user: string | undefined): void {
+    this.challengeMetrics.roundsExhausted(server, rule);
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ server, rule, max_rounds: maxRounds, user }, 'challenge rule matched after max_rounds automatic requests; reply relayed');
+  }
+
+  challengeRoundFailed(server: string, rule: string, reason: RoundFailure, user: string | undefined): void {
+    this.challengeMetrics.roundFailed(server, rule, reason);
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ server, rule, reason, user }, 'challenge rule: automatic request failed');
+  }
+
   committed(records: number, seconds: number): void {
     this.metrics.accountingFsynced();
     this.metrics.accountingCommitted(seconds);
@@ -146,5 +175,56 @@ export function ldapObserver(log: () => Logger, metrics: UpstreamMetrics, direct
       if (to === 'alive') log().info(fields, 'LDAP server state');
       else log().warn(fields, 'LDAP server state');
     },
+  };
+}
+
+/** Ends of LDAP sessions that are the client's or the network's doing, not worth more than debug. */
+const ORDINARY_DISCONNECTS: ReadonlySet<DisconnectReason> = new Set(['unbind', 'client_closed', 'idle_timeout', 'server_closing', 'socket_error']);
+
+/**
+ * The LDAP front listeners: counted in aaaproxy_ldap_front_*; refused binds logged at info (with
+ * the DN, never a password), protocol violations and refused connections at warn, at most once
+ * per (listener, reason, client address) every 10 s with a count of the ones left out.
+ */
+export function ldapFrontObserver(log: () => Logger, metrics: LdapFrontMetrics): LdapFrontObserver {
+  const logged = new Map<string, { at: number; suppressed: number }>();
+  const throttled = (key: string): number | undefined => {
+    const now = Date.now();
+    const seen = logged.get(key);
+    if (seen && now - seen.at < DROP_LOG_INTERVAL_MS) {
+      seen.suppressed++;
+      return undefined;
+    }
+    if (logged.size >= MAX_DROP_LOG_KEYS) logged.clear();
+    logged.set(key, { at: now, suppressed: 0 });
+    return seen?.suppressed ?? 0;
+  };
+  return {
+    listening: (listener) => metrics.initListener(listener, DISCONNECT_REASONS, REJECT_REASONS),
+    connectionOpened: (listener, peer) => {
+      metrics.connectionOpened(listener);
+      if (log().isLevelEnabled('debug')) log().debug({ listener, peer }, 'LDAP connection opened');
+    },
+    connectionRejected: (listener, peer, reason) => {
+      metrics.connectionRejected(listener, reason);
+      const suppressed = throttled(`rejected|${listener}|${reason}|${peer}`);
+      if (suppressed !== undefined) log().warn({ listener, peer, reason, ...(suppressed ? { suppressed } : {}) }, 'LDAP connection refused');
+    },
+    connectionClosed: (listener, peer, reason, seconds) => {
+      metrics.connectionClosed(listener, reason);
+      if (ORDINARY_DISCONNECTS.has(reason)) {
+        if (log().isLevelEnabled('debug')) log().debug({ listener, peer, reason, seconds }, 'LDAP connection closed');
+        return;
+      }
+      const suppressed = throttled(`closed|${listener}|${reason}|${peer}`);
+      if (suppressed !== undefined) log().warn({ listener, peer, reason, ...(suppressed ? { suppressed } : {}) }, 'LDAP connection closed by the server');
+    },
+    operation: (listener, peer, operation, resultCode, seconds, dn) => {
+      const result = resultCodeName(resultCode);
+      metrics.operation(listener, operation, result, seconds);
+      if (operation === 'bind' && resultCode !== 0) log().info({ listener, peer, dn, result }, 'LDAP bind refused');
+      else if (log().isLevelEnabled('debug')) log().debug({ listener, peer, operation, result, seconds, ...(dn !== undefined ? { dn } : {}) }, 'LDAP operation');
+    },
+    internalError: (listener, peer, err) => log().error({ listener, peer, err }, 'LDAP front server error'),
   };
 }

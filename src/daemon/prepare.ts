@@ -11,6 +11,8 @@ import { formatIssue, type ConfigIssue, type IssueLocator } from '../config/yaml
 import { loadDictionary } from '../radius/builtin-dictionary.js';
 import { DictionaryError, type Dictionary } from '../radius/dictionary.js';
 import { checkLdapDirectories } from './ldap-backends.js';
+import { checkLdapListeners } from './ldap-services.js';
+import { checkChallengeRules } from './upstreams.js';
 
 export class StartupError extends Error {
   constructor(
@@ -49,7 +51,7 @@ export async function prepare(configPath: string, dict?: Dictionary): Promise<{ 
   }
   const users = await loadUsersFile(config.local_users.file, dictionary);
   if (!users.ok) return users;
-  const errors = [...demoExposure(config, users.users, loaded.locate), ...checkLdapDirectories(config, dictionary, loaded.locate)];
+  const errors = [...demoExposure(config, users.users, loaded.locate), ...checkLdapDirectories(config, dictionary, loaded.locate), ...checkLdapListeners(config, loaded.locate), ...checkChallengeRules(config, dictionary, loaded.locate)];
   if (errors.length > 0) return { ok: false, errors };
   return { ok: true, prepared: { config, users: users.users }, dict: dictionary };
 }

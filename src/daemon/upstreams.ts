@@ -3,13 +3,25 @@
  * settings did not change is kept as it is (sockets, identifiers in flight, health state).
  */
 import { isIPv6 } from 'node:net';
+import { compileRules, compileRuleSet } from '../challenge/compile.js';
+import { withPresets } from '../challenge/presets.js';
+import type { ChallengeObserver, RuleSpec } from '../challenge/types.js';
 import type { Config, UpstreamServerConfig } from '../config/schema.js';
+import type { ConfigIssue, IssueLocator } from '../config/yaml-loader.js';
+import type { PerServerSettings } from '../proxy/access-proxy.js';
+import type { Dictionary } from '../radius/dictionary.js';
 import { Router } from '../routing/router.js';
 import { UpstreamPool } from '../upstream/pool.js';
 import { UpstreamServer, type UpstreamObserver } from '../upstream/server.js';
 
+/** A server's challenge rules as configured: its own (else upstream_defaults'), then its presets'. */
+export interface ChallengeSpecs {
+  rules: RuleSpec[];
+  maxRounds: number;
+}
+
 export interface UpstreamSet {
-  servers: Map<string, { key: string; server: UpstreamServer; config: UpstreamServerConfig }>;
+  servers: Map<string, { key: string; server: UpstreamServer; config: UpstreamServerConfig; challenge: ChallengeSpecs }>;
   pools: Map<string, UpstreamPool>;
   router: Router;
 }
@@ -46,9 +58,17 @@ export function buildUpstreams(config: Config, observer: UpstreamObserver, previ
   const servers: UpstreamSet['servers'] = new Map();
   for (const u of config.upstreams) {
     const source = sourceAddress(u, config);
-    const key = JSON.stringify([u, source]);
+    // Challenge rules live in the access proxy, not in the server: changing them keeps the server.
+    const { challenge_rules, challenge_presets, challenge_max_rounds, ...transport } = u;
+    const key = JSON.stringify([transport, source]);
     const old = previous?.servers.get(u.name);
-    servers.set(u.name, old && old.key === key ? old : { key, config: u, server: new UpstreamServer(serverOptions(u, source), observer) });
+    const server = old && old.key === key ? old.server : new UpstreamServer(serverOptions(u, source), observer);
+    const defaults = config.upstream_defaults;
+    const challenge = {
+      rules: withPresets(challenge_rules ?? defaults.challenge_rules, challenge_presets ?? defaults.challenge_presets),
+      maxRounds: challenge_max_rounds ?? defaults.challenge_max_rounds,
+    };
+    servers.set(u.name, { key, config: u, server, challenge });
   }
   const pools = new Map<string, UpstreamPool>();
   for (const p of config.pools) {
@@ -71,14 +91,37 @@ export function buildUpstreams(config: Config, observer: UpstreamObserver, previ
   return { set: { servers, pools, router }, retired };
 }
 
-/** Per-server NAS identity overrides, encoded once. */
-export function identityOverrides(set: UpstreamSet) {
-  const byServer = new Map<UpstreamServer, { nasIdentifier?: Buffer; nasIpAddress?: Buffer }>();
-  for (const { server, config } of set.servers.values()) {
-    const o: { nasIdentifier?: Buffer; nasIpAddress?: Buffer } = {};
+/**
+ * What the access proxy looks up per server and request: NAS identity overrides (encoded once)
+ * and challenge rules (compiled once, reported to `challengeObserver`). Servers with neither
+ * have no entry, so their requests pay one Map miss.
+ */
+export function serverSettings(set: UpstreamSet, dict: Dictionary, challengeObserver: ChallengeObserver) {
+  const byServer = new Map<UpstreamServer, PerServerSettings>();
+  for (const { server, config, challenge } of set.servers.values()) {
+    const o: PerServerSettings = {};
     if (config.nas_identifier) o.nasIdentifier = Buffer.from(config.nas_identifier, 'utf8');
     if (config.nas_ip_address) o.nasIpAddress = Buffer.from(config.nas_ip_address.split('.').map(Number));
-    if (o.nasIdentifier || o.nasIpAddress) byServer.set(server, o);
+    if (challenge.rules.length > 0) o.challenge = { rules: compileRuleSet(challenge.rules, dict, challenge.maxRounds), observer: challengeObserver };
+    if (o.nasIdentifier || o.nasIpAddress || o.challenge) byServer.set(server, o);
   }
   return (server: UpstreamServer) => byServer.get(server);
+}
+
+/**
+ * Checks what the schema cannot: challenge rules against the dictionary (attribute names,
+ * values, numeric compares) and their templates against their regexes; each problem named by
+ * file, line and key. Presets are known good (unit-tested against the built-in dictionary).
+ */
+export function checkChallengeRules(config: Config, dict: Dictionary, locate: IssueLocator): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const check = (rules: readonly RuleSpec[], at: (string | number)[]) => {
+    const r = compileRules(rules, dict);
+    if (!r.ok) for (const i of r.issues) issues.push(locate([...at, ...i.path], i.message));
+  };
+  check(config.upstream_defaults.challenge_rules, ['upstream_defaults', 'challenge_rules']);
+  config.upstreams.forEach((u, i) => {
+    if (u.challenge_rules) check(u.challenge_rules, ['upstreams', i, 'challenge_rules']);
+  });
+  return issues;
 }

@@ -183,6 +183,8 @@ export interface FreeRadiusOptions {
   authorize?: string;
   /** unlang put first in the outer `post-auth`. */
   postAuth?: string;
+  /** unlang put in `Post-Auth-Type REJECT` after the reply is emptied, e.g. a Reply-Message for the reject. */
+  postAuthReject?: string;
   /** unlang put first in `accounting` (after the request is logged). */
   accounting?: string;
   /** EAP types: default_eap_type of the eap module (default md5; supplicants NAK to theirs). */
@@ -520,6 +522,7 @@ ${signReplies}
 					&Proxy-State += &request:Proxy-State[*]
 				}
 			}
+${o.postAuthReject ?? ''}
 ${signReplies}
 			eap
 		}
