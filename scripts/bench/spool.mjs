@@ -14,7 +14,7 @@ import { AccountingSpool } from '../../dist/src/accounting/spool.js';
 const seconds = Number(process.argv[2] ?? 3);
 const window = Number(process.argv[3] ?? 64);
 const base = process.argv[4] ?? mkdtempSync(join(tmpdir(), 'aaaproxy-spool-bench-'));
-const groupCommitMs = 2; // the config default (accounting group_commit_ms)
+const groupCommitMs = 0; // the config default (accounting group_commit_ms)
 const packet = Buffer.alloc(200, 0x41);
 
 function observer() {

@@ -1,10 +1,11 @@
 /**
- * Group commit scheduling: the first record of an idle period waits `delayMs` for company;
- * records that queue while a commit runs have already waited, so they are committed as soon
- * as it ends. One commit runs at a time.
+ * Group commit scheduling: the first record of an idle period waits `delayMs` for company
+ * (0: it is committed in this event-loop turn, with whatever else arrived in it); records
+ * that queue while a commit runs have already waited, so they are committed as soon as it
+ * ends. One commit runs at a time, so under load the batches form by themselves.
  */
 export class GroupCommit {
-  private timer: NodeJS.Timeout | undefined;
+  private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private running: Promise<void> | undefined;
 
   constructor(
@@ -16,10 +17,12 @@ export class GroupCommit {
   /** Call after queueing a record. */
   schedule(): void {
     if (this.timer || this.running) return;
-    this.timer = setTimeout(() => {
+    const fire = () => {
       this.timer = undefined;
       this.start();
-    }, this.delayMs);
+    };
+    // setTimeout(0) waits at least 1 ms; setImmediate runs after this turn's I/O callbacks.
+    this.timer = this.delayMs > 0 ? setTimeout(fire, this.delayMs) : setImmediate(fire);
   }
 
   private start(): void {
@@ -35,7 +38,8 @@ export class GroupCommit {
   /** Cancels a pending delay and waits until no commit runs (a commit may chain into the next). */
   async settle(): Promise<void> {
     if (this.timer) {
-      clearTimeout(this.timer);
+      if (this.delayMs > 0) clearTimeout(this.timer as NodeJS.Timeout);
+      else clearImmediate(this.timer as NodeJS.Immediate);
       this.timer = undefined;
     }
     while (this.running) await this.running;

@@ -362,8 +362,8 @@ export const LocalUsersSchema = z
 export const AccountingLogSchema = z
   .object({
     path: z.string().min(1),
-    /** Group commit: records arriving within this window share one fsync. */
-    group_commit_ms: z.number().min(0).max(1000).default(2),
+    /** Group commit: how long the first record of an idle period waits for others to share its fsync. */
+    group_commit_ms: z.number().min(0).max(1000).default(0),
     rotate: z
       .object({
         max_bytes: z.number().int().min(1024).default(100 * 1024 * 1024),
@@ -381,7 +381,8 @@ export const SpoolSchema = z
     /** Beyond this the NAS gets no Accounting-Response (it keeps the record and retransmits). */
     max_bytes: z.number().int().min(8192).default(1024 * 1024 * 1024),
     segment_bytes: z.number().int().min(4096).default(16 * 1024 * 1024),
-    group_commit_ms: z.number().min(0).max(1000).default(2),
+    /** As for the log. 0: a commit starts at once; records arriving meanwhile share the next. */
+    group_commit_ms: z.number().min(0).max(1000).default(0),
     /** Records in flight to upstream at once (each session stays in order). */
     window: z.number().int().min(1).max(4096).default(64),
     /** Backoff after every server of a pool failed: doubles from min to max. */

@@ -34,7 +34,7 @@ t.test('valid config loads with every default filled in', async (t) => {
   t.match(c.clients[0], { secret: 'testing123', require_message_authenticator: 'auto', limit_proxy_state: 'auto' });
   t.same(c.local_users.lockout, { attempts: 3, minutes: 10 });
   t.same(c.accounting.log.rotate, { max_bytes: 100 * 1024 * 1024, keep: 10 });
-  t.equal(c.accounting.log.group_commit_ms, 2);
+  t.equal(c.accounting.log.group_commit_ms, 0);
   t.same(c.duplicates, { window_seconds: 5, max_entries: 262144 });
   t.same(c.dictionaries, []);
   t.same(c.admin, { enabled: true, address: '127.0.0.1', port: 9812 });
