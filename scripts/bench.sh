@@ -13,7 +13,7 @@
 #   - writes an aaaproxy config (scripts/bench/proxy-config.mjs) into bench-results/<ts>/:
 #     kernel-chosen 127.0.0.1 ports, one client with a random secret, one upstream (the home
 #     server), one pool, a default route for auth and accounting, accounting.spool in
-#     bench-results/<ts>/spool (each Accounting-Response follows the spool's fdatasync);
+#     bench-results/<ts>/spool (each Accounting-Response follows the spool's durable (O_DSYNC) write);
 #   - checks one Access-Request (Access-Accept from the home server) and one
 #     Accounting-Request through aaaproxy;
 #   - per repetition and mode: radload directly against the home server, then the same load
@@ -370,7 +370,7 @@ scenario_proxy() {
     done
     if [[ " $MODES " == *" acct "* ]]; then
       mx=$(tr ' ' '\n' <<<"${V[aaaproxy,acct,backlog]}" | sort -n | tail -1)
-      echo "acct through aaaproxy: every ACK follows the spool's fdatasync; forwarded upstream $(med "aaaproxy,acct,dl")/s while $(med "aaaproxy,acct,sp")/s were spooled (medians over the whole run);"
+      echo "acct through aaaproxy: every ACK follows the spool's durable write; forwarded upstream $(med "aaaproxy,acct,dl")/s while $(med "aaaproxy,acct,sp")/s were spooled (medians over the whole run);"
       echo "      backlog at the end of a run up to $mx records, drained in $(med "aaaproxy,acct,drain") s (median)"
       echo "      spool: records spooled (Accounting-Responses sent) $SPOOLED, aaaproxy_spool_delivered_total $DELIVERED: $([ "$SPOOLED" = "$DELIVERED" ] && echo ok || echo MISMATCH); pending at the end $(kv spool_pending "$FINAL_METRICS")"
     fi

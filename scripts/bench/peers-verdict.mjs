@@ -1,7 +1,7 @@
 // Reads the shared harness's raw.tsv (bench.sh --peers) and checks aaaproxy against the
 // targets, per window, on the medians over the repetitions:
 //   auth req/s  >= radsecproxy's
-//   acct req/s  >= FreeRADIUS-as-proxy's (aaaproxy's ACK follows an fdatasync of the spool)
+//   acct req/s  >= FreeRADIUS-as-proxy's (aaaproxy's ACK follows the spool's durable write)
 //   p99 (auth and acct) <= radsecproxy's
 //   node scripts/bench/peers-verdict.mjs RAW_TSV [NAME=aaaproxy]
 import { readFileSync } from 'node:fs';
