@@ -117,9 +117,12 @@ export type ScanEvent =
   /** Damaged bytes followed by a valid frame: skipped. */
   | { type: 'corrupt'; offset: number; bytes: number }
   /** Damaged or incomplete bytes up to the end of the range, with no valid frame after them. */
-  | { type: 'tail'; offset: number; bytes: number };
+  | { type: 'tail'; offset: number; bytes: number }
+  /** Zeros from a frame boundary to the end of the range: preallocated space not written yet. */
+  | { type: 'free'; offset: number; bytes: number };
 
 const CHUNK = 256 * 1024;
+const ZEROS = Buffer.alloc(CHUNK);
 
 /**
  * Walks the frames of [start, end) of a segment file, reading it in chunks (memory is one
@@ -164,6 +167,23 @@ export async function* scanFrames(fh: FileHandle, start: number, end: number): A
       yield { type: 'record', offset: pos, bytes: check.bytes, record: check.record };
       pos += check.bytes;
       continue;
+    }
+    // Nothing written here yet? A frame never starts with a zero octet (MAGIC), and the spool
+    // preallocates segments with zeros; zeros to the end of the range are free space.
+    if (badAt < 0 && buf[pos - bufAt] === 0) {
+      let at = pos;
+      let zeros = true;
+      while (zeros && at < end) {
+        await load(at, Math.min(CHUNK, end - at));
+        const upto = Math.min(end, bufAt + buf.length);
+        zeros = buf.subarray(at - bufAt, upto - bufAt).equals(ZEROS.subarray(0, upto - at));
+        at = upto;
+      }
+      if (zeros) {
+        yield { type: 'free', offset: pos, bytes: end - pos };
+        return;
+      }
+      await load(pos, HEADER_BYTES);
     }
     // Damaged here (or a frame that runs past the end): look for the next magic.
     if (badAt < 0) badAt = pos;

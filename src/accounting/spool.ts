@@ -13,10 +13,18 @@
  *                          the next segment's. Framed records, see spool-format.ts. Only the
  *                          last segment is written; a new one is started (and the directory
  *                          fsynced) before a commit would take the current past segmentBytes.
+ *   spare.tmp              the next segment, zero-filled ahead of time (below)
  *   cursor                 {"format":1,"ackedThrough":N,"lastSeq":M}, replaced atomically
  *                          (write cursor.tmp, fsync, rename, fsync dir) at most every
  *                          cursorFlushMs and on close.
  * A segment is deleted once the persisted cursor has passed every seq in it.
+ *
+ * Preallocation: a write that extends a file makes O_DSYNC (like fdatasync) commit the new
+ * file size through the journal; a write into blocks already allocated does not, and
+ * measured half the latency. So while one segment is written, the next is zero-filled in
+ * the background as spare.tmp, and a rotation renames it into place (falling back to an
+ * empty file when it is not ready). Zeros after the last frame are free space, not damage.
+ * On disk the spool can exceed maxBytes by the preallocated part of two segments.
  *
  * Recovery (open): every segment is scanned and each frame's CRC checked. An incomplete or
  * damaged stretch at the end of the last segment, with no valid frame after it, is a write
@@ -138,6 +146,9 @@ const INDEX_EVERY = 64;
 const SEGMENT_RE = /^(\d{16})\.seg$/;
 const CURSOR = 'cursor';
 const CURSOR_TMP = 'cursor.tmp';
+const SPARE = 'spare.tmp';
+/** Zero-filling writes of the spare segment, one at a time between commits. */
+const SPARE_CHUNK = 1 << 20;
 const TAIL_ENTRY_OVERHEAD = 96;
 
 function segmentName(firstSeq: number): string {
@@ -175,6 +186,9 @@ export class AccountingSpool {
   private readonly cursorFlushMs: number;
   private readonly tailCacheBytes: number;
   private readonly groupCommit: GroupCommit;
+  /** spare.tmp is zero-filled and synced: the next rotation can take it. */
+  private spareReady = false;
+  private spareFilling: Promise<void> | undefined;
 
   private constructor(
     private readonly opts: SpoolOptions,
@@ -310,20 +324,54 @@ export class AccountingSpool {
     this.activeFh = seg.fh;
     this.segments.push(seg.segment);
     await old?.close();
+    this.fillSpare();
     return seg.segment;
   }
 
   private async createSegment(firstSeq: number): Promise<{ segment: Segment; fh: FileHandle }> {
     const name = segmentName(firstSeq);
     const path = join(this.opts.dir, name);
-    // Truncating: a file of this name can only be left by a creation that failed.
-    const fh = await open(path, SEGMENT_WRITE_FLAGS | constants.O_CREAT | constants.O_TRUNC, 0o640);
+    let fh: FileHandle;
+    if (this.spareReady) {
+      // rename replaces a file of this name, which only a creation that failed can leave.
+      this.spareReady = false;
+      await rename(join(this.opts.dir, SPARE), path);
+      fh = await open(path, SEGMENT_WRITE_FLAGS);
+    } else {
+      // Truncating: a file of this name can only be left by a creation that failed.
+      fh = await open(path, SEGMENT_WRITE_FLAGS | constants.O_CREAT | constants.O_TRUNC, 0o640);
+    }
     // The new file's directory entry must be durable before records in it are acknowledged.
     await this.syncDir().catch(async (err: unknown) => {
       await fh.close().catch(() => {});
       throw err;
     });
     return { segment: { firstSeq, name, path, size: 0, lastSeq: firstSeq - 1, count: 0, index: [] }, fh };
+  }
+
+  /** Starts zero-filling spare.tmp unless it is ready or being filled. A failure only means no spare. */
+  private fillSpare(): void {
+    if (this.spareReady || this.spareFilling || this.closed) return;
+    this.spareFilling = (async () => {
+      const fh = await open(join(this.opts.dir, SPARE), constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o640);
+      try {
+        const zeros = Buffer.alloc(Math.min(SPARE_CHUNK, this.opts.segmentBytes));
+        for (let at = 0; at < this.opts.segmentBytes; at += zeros.length) {
+          if (this.closed) return;
+          await fh.write(zeros, 0, Math.min(zeros.length, this.opts.segmentBytes - at), at);
+        }
+        await fh.datasync();
+        this.spareReady = true;
+      } finally {
+        await fh.close();
+      }
+    })()
+      .catch(() => {
+        // No space for a spare (or another I/O error): rotations create empty files, as without one.
+      })
+      .finally(() => {
+        this.spareFilling = undefined;
+      });
   }
 
   private async syncDir(): Promise<void> {
@@ -455,6 +503,7 @@ export class AccountingSpool {
     }
     try {
       for await (const ev of scanFrames(fh, offset, end)) {
+        if (ev.type === 'free') break;
         if (ev.type !== 'record') {
           this.reportCorrupt(seg.name, ev.offset, ev.bytes);
           continue;
@@ -648,6 +697,8 @@ export class AccountingSpool {
     const dir = this.opts.dir;
     await mkdir(dir, { recursive: true, mode: 0o750 });
     await rm(join(dir, CURSOR_TMP), { force: true });
+    // A spare may be half-filled: make it again.
+    await rm(join(dir, SPARE), { force: true });
     const cursor = await this.readCursor();
     const segs: Segment[] = (await readdir(dir))
       .filter((n) => SEGMENT_RE.test(n))
@@ -682,6 +733,11 @@ export class AccountingSpool {
           }
           if (ev.type === 'tail') {
             torn = ev;
+            continue;
+          }
+          if (ev.type === 'free') {
+            // Preallocated, never written: the segment's data ends here; the space stays.
+            size = ev.offset;
             continue;
           }
           const r = ev.record;
@@ -727,6 +783,7 @@ export class AccountingSpool {
       this.activeFh = fh;
     }
     for (const [lo, hi] of missing) this.markMissing(lo, hi);
+    this.fillSpare();
   }
 
   private async readCursor(): Promise<{ ackedThrough: number; lastSeq: number } | undefined> {
@@ -768,6 +825,7 @@ export class AccountingSpool {
     }
     await this.persistCursor(true);
     await this.oldestLookup;
+    await this.spareFilling;
     await this.activeFh?.close();
     this.activeFh = undefined;
     for (const w of this.waiters) w.resolve();
