@@ -11,14 +11,21 @@ const REPLY_CODE: Record<AuthOutcome, number> = {
   challenge: Code.AccessChallenge,
 };
 
-export async function handleAccessRequest(backend: AuthBackend, packet: RadiusPacket, client: RadiusClient, userName?: string): Promise<HandlerReply> {
+/**
+ * A reply with the role names the backend matched (LDAP role mapping), for the request log line
+ * and the session table. A HandlerReply wherever one is expected.
+ */
+export type AccessReply = HandlerReply & { roles?: readonly string[] };
+
+export async function handleAccessRequest(backend: AuthBackend, packet: RadiusPacket, client: RadiusClient, userName?: string): Promise<AccessReply> {
   const result = await backend.authenticate({ packet, secret: client.secret, clientName: client.name, ...(userName !== undefined ? { userName } : {}) });
-  const reply: HandlerReply = {
+  const reply: AccessReply = {
     code: REPLY_CODE[result.outcome],
     attributes: result.attributes,
     result: result.outcome,
     reason: result.reason,
   };
   if (result.userName !== undefined) reply.user = result.userName;
+  if (result.roles !== undefined && result.roles.length > 0) reply.roles = result.roles;
   return reply;
 }

@@ -18,6 +18,8 @@ export interface AuthResult {
   /** Why, for logs and metrics only; never sent to the NAS. */
   reason: string;
   userName?: string;
+  /** Role mapping rules that matched, in order (LDAP backend); for the session table and logs. */
+  roles?: readonly string[];
 }
 
 export interface AuthBackend {

@@ -1,7 +1,9 @@
 /**
  * Everything LDAP the daemon runs, built from a Config: the directories (shared), the RADIUS
- * backends over them, and the LDAP front listeners. Reload is stage (build and bind, nothing
- * live changes; a failure undoes itself) then commit (swap, then close what left) or abort.
+ * backends over them, their health checkers, and the LDAP front listeners. Reload is stage
+ * (build and bind, nothing live changes; a failure undoes itself) then commit (swap, then close
+ * what left) or abort. A health checker is kept across a reload while its directory and its
+ * settings stay; a new one runs its first check at once.
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -11,8 +13,9 @@ import type { LdapAuthBackend } from '../auth/ldap-backend.js';
 import { isLoopbackAddress } from '../config/cidr.js';
 import type { Config, LdapListenerConfig } from '../config/schema.js';
 import type { ConfigIssue, IssueLocator } from '../config/yaml-loader.js';
-import type { LdapDirectory } from '../ldap/directory.js';
+import type { LdapDirectory, LdapServerState, ServiceAccount } from '../ldap/directory.js';
 import { parseDn } from '../ldap/dn.js';
+import { LdapHealthChecker, type HealthObserver, type ServerHealth } from '../ldap/health-check.js';
 import { LdapFrontServer, type BoundAddress } from '../ldap/front-server.js';
 import type { LdapFrontObserver, LdapFrontSettings } from '../ldap/front-settings.js';
 import type { Dictionary } from '../radius/dictionary.js';
@@ -96,7 +99,21 @@ interface Running {
   config: LdapListenerConfig;
 }
 
+interface Checker {
+  key: string;
+  directory: LdapDirectory;
+  checker: LdapHealthChecker;
+}
+
+/** What GET /directories shows of one directory. */
+export interface DirectoryStatus {
+  name: string;
+  service_account: ServiceAccount;
+  servers: { url: string; state: LdapServerState; health?: { state: ServerHealth['state']; result?: string; checked_at?: string } }[];
+}
+
 export interface StagedLdap {
+  config: Config;
   directories: Map<string, DirectoryEntry>;
   backends: Map<string, LdapAuthBackend>;
   created: LdapDirectory[];
@@ -110,6 +127,7 @@ export interface StagedLdap {
 export class LdapServices {
   private directories = new Map<string, DirectoryEntry>();
   private fronts = new Map<string, Running>();
+  private checkers = new Map<string, Checker>();
   /** Closing of what a reload replaced, awaited by close(). */
   private retiring: Promise<unknown> = Promise.resolve();
   backends = new Map<string, LdapAuthBackend>();
@@ -118,6 +136,7 @@ export class LdapServices {
     private readonly log: () => Logger,
     private readonly observerFor: LdapObserverFor,
     private readonly frontObserver: LdapFrontObserver,
+    private readonly healthObserverFor: (directory: string) => HealthObserver,
   ) {}
 
   /** Builds and binds everything `config` names; throws LdapServicesError when a listener cannot bind. */
@@ -159,7 +178,7 @@ export class LdapServices {
       await Promise.all(created.map((d) => d.close()));
       throw err;
     }
-    return { directories, backends, created, retired, keep, opened };
+    return { config, directories, backends, created, retired, keep, opened };
   }
 
   /** The swap (synchronous); listeners and directories that left close in the background, draining. */
@@ -182,9 +201,57 @@ export class LdapServices {
     this.fronts = next;
     this.directories = staged.directories;
     this.backends = staged.backends;
+    const stopped = this.swapCheckers(staged.config);
     // Front sessions on a retired directory end when it closes (their clients bind again, on the new one).
-    const retiring = Promise.all(gone.map((s) => s.close())).then(() => Promise.all(staged.retired.map((d) => d.close())));
+    const retiring = Promise.all([...gone.map((s) => s.close()), ...stopped]).then(() => Promise.all(staged.retired.map((d) => d.close())));
     this.retiring = Promise.all([this.retiring, retiring]);
+  }
+
+  /** Keeps the checkers whose directory and settings stay, starts new ones; returns the closing of the others. */
+  private swapCheckers(config: Config): Promise<void>[] {
+    const next = new Map<string, Checker>();
+    for (const d of config.ldap_directories) {
+      if (d.health_check === undefined) continue;
+      const directory = this.directories.get(d.name)!.directory;
+      const key = JSON.stringify(d.health_check);
+      const prev = this.checkers.get(d.name);
+      if (prev !== undefined && prev.directory === directory && prev.key === key) {
+        next.set(d.name, prev);
+        continue;
+      }
+      const h = d.health_check;
+      const checker = new LdapHealthChecker(directory, { username: h.username, password: h.password, intervalMs: h.interval_minutes * 60_000 }, this.healthObserverFor(d.name));
+      next.set(d.name, { key, directory, checker });
+    }
+    const kept = new Set(next.values());
+    const stopped = [...this.checkers.values()].filter((c) => !kept.has(c)).map((c) => c.checker.close());
+    this.checkers = next;
+    for (const c of next.values()) c.checker.start();
+    return stopped;
+  }
+
+  /** Each directory's servers (failover order), their alive/dead state and health check, the service account in use. */
+  status(): DirectoryStatus[] {
+    return [...this.directories.entries()].map(([name, { directory }]) => {
+      const health = new Map((this.checkers.get(name)?.checker.status() ?? []).map((h) => [h.url, h]));
+      return {
+        name,
+        service_account: directory.serviceAccount,
+        servers: directory.states.map(({ url, state }) => {
+          const h = health.get(url);
+          if (h === undefined) return { url, state };
+          return {
+            url,
+            state,
+            health: {
+              state: h.state,
+              ...(h.result !== undefined ? { result: h.result } : {}),
+              ...(h.checkedAt !== undefined ? { checked_at: new Date(h.checkedAt).toISOString() } : {}),
+            },
+          };
+        }),
+      };
+    });
   }
 
   /** A staged reload that will not happen: close what it opened. */
@@ -199,8 +266,11 @@ export class LdapServices {
 
   /** Front listeners drain and close first, then the directories (RADIUS logins in flight finish). Idempotent. */
   async close(): Promise<void> {
+    // Health checks stop first (a check in flight ends when its directory closes).
+    const checks = [...this.checkers.values()].map((c) => c.checker.close());
     await Promise.all([...this.fronts.values()].map((r) => r.server.close()));
     await this.retiring;
     await Promise.all([...this.directories.values()].map((e) => e.directory.close()));
+    await Promise.all(checks);
   }
 }

@@ -3,28 +3,42 @@
  * or ldaps://, optionally StartTLS, verified against a configured CA), with failover in
  * order and a per-server health state. Shared by the LDAP RADIUS backend and the LDAP proxy.
  *
- * authenticate() is search-then-bind: bind as the service account, find exactly one entry
- * under base_dn with the user filter (value escaped per RFC 4515 §3), bind as that DN with
- * the password on a second connection, then read groups. Each attempt opens its own
- * connections and closes them (no pool yet). openConnection() gives the LDAP front server a
- * connection of its client's own, bound as the client's DN, picked with the same failover.
+ * authenticate() is search-then-bind: bind as the service account (the backup account when the
+ * primary one is refused), find the user under base_dn with the user filter (value escaped per
+ * RFC 4515 §3; when several entries match, the first one the server returns is used), bind as
+ * that DN with the password on a second connection, then resolve groups (groups.ts). Each
+ * attempt opens its own connections and closes them (no pool yet). openConnection() gives the
+ * LDAP front server a connection of its client's own, bound as the client's DN, picked with the
+ * same failover. checkServer() runs one login on one given server (the health check).
  *
  * Failover: a connect failure, a TLS failure, a lost connection or a timeout (connect or
  * operation) marks the server dead and moves to the next URL. A dead server is skipped until
  * retry_seconds have passed since it failed; if every server is dead and none is due, all
- * are tried in order anyway (a request is never refused without one try).
+ * are tried in order anyway (a request is never refused without one try). Servers are always
+ * tried in configured order, so the primary serves again as soon as it answers (after
+ * retry_seconds, or at once when a health check finds it answering).
+ *
+ * Service account: `primary | backup` (DESIGN habit 4). When the primary account's bind is
+ * refused and a backup account is configured, the backup binds instead and stays in use for
+ * retry_seconds; then the primary is tried again (not at every login: a directory may lock an
+ * account after repeated failures).
  *
  * No secret (bind password, user password) appears in any error message this module makes,
  * and errors from ldapjs are never passed on as text: they are mapped to the codes below.
  */
 import { isIP } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
-import ldap from 'ldapjs';
+import type ldap from 'ldapjs';
+import { createLdapClient } from './client-factory.js';
 import { buildFilter } from './filter-build.js';
 import { fillFilter } from './filter-escape.js';
+import { resolveGroups, type GroupSearch, type GroupSettings, type LdapEntry } from './groups.js';
 
 /** Explicit health states (DESIGN habit 4); only LdapDirectory.transition() changes them. */
 export type LdapServerState = 'alive' | 'dead';
+
+/** Which service account binds for searches; only LdapDirectory.useAccount() changes it. */
+export type ServiceAccount = 'primary' | 'backup';
 
 /** Error catalogue (DESIGN habit 3). */
 export type LdapErrorCode =
@@ -63,27 +77,24 @@ export class LdapDirectoryError extends Error {
   }
 }
 
-export type GroupLookup =
-  /** Groups from an attribute of the user entry (OpenLDAP memberof overlay, AD). */
-  | { mode: 'memberOf'; attribute?: string }
-  /** Groups by a search under `baseDn`; `filter` holds `{dn}` (the user DN) and/or `{user}`. */
-  | { mode: 'search'; baseDn: string; filter: string }
-  | { mode: 'none' };
-
 export interface LdapDirectoryOptions {
   /** In failover order; ldap://host[:port] or ldaps://host[:port]. */
   urls: string[];
   /** Service account. */
   bindDn: string;
   bindPassword: string;
+  /** Used when the service account's bind is refused. */
+  backupBind?: { dn: string; password: string };
   /** Where users are searched (scope sub). */
   baseDn: string;
   /** Filter template with `{user}`, e.g. `(uid={user})`; the value is escaped (RFC 4515 §3). */
   userFilter: string;
   /** User attributes to return (default all user attributes); userPassword is never returned. */
   attributes?: string[];
-  /** Default `{ mode: 'memberOf' }`. */
-  groups?: GroupLookup;
+  /** Default: the user's memberOf attribute, two levels of nesting. */
+  groups?: Partial<GroupSettings>;
+  /** Source address of every connection (IPv4 or IPv6); the kernel chooses when absent. */
+  sourceAddress?: string;
   tls?: {
     /** PEM CA bundle that verifies the servers' certificates. */
     ca?: string | Buffer;
@@ -100,6 +111,10 @@ export interface LdapDirectoryOptions {
 
 export interface LdapDirectoryObserver {
   stateChanged(url: string, from: LdapServerState, to: LdapServerState, reason: string): void;
+  /** The service account in use changed (the primary one refused, or back to it). */
+  serviceAccountChanged?(from: ServiceAccount, to: ServiceAccount, url: string): void;
+  /** Several entries matched the user filter; the first one was used. */
+  severalEntriesMatched?(user: string): void;
 }
 
 /**
@@ -122,25 +137,28 @@ export type OpenConnectionResult =
   /** No server could be reached, or none answered in time. */
   | { ok: false; reason: 'unavailable' };
 
-export type LdapAuthFailure = 'no_such_user' | 'wrong_password' | 'empty_password' | 'ambiguous_user' | 'directory_unavailable';
+export type LdapAuthFailure = 'no_such_user' | 'wrong_password' | 'empty_password' | 'directory_unavailable';
 
 export type LdapAuthResult =
   | { ok: true; dn: string; groups: string[]; attributes: Record<string, string[]> }
   | { ok: false; reason: LdapAuthFailure };
 
+/** One server's answer to a health check login (a closed set: it labels a metric). */
+export type ServerCheckResult = 'ok' | 'unreachable' | 'service_bind_refused' | 'no_such_user' | 'wrong_password' | 'error' | 'closed';
+
 interface Server {
   url: string;
   host: string;
+  port: number;
   secure: boolean;
   state: LdapServerState;
   /** now() after which a dead server is tried again. */
   retryAt: number;
 }
 
-interface Entry {
-  dn: string;
-  attributes: Record<string, string[]>;
-}
+type Entry = LdapEntry;
+
+const DEFAULT_GROUPS: GroupSettings = { lookup: 'memberOf', memberOfAttribute: 'memberOf', nestedDepth: 2, inChain: false, inChainBaseDn: '' };
 
 const NO_OBSERVER: LdapDirectoryObserver = { stateChanged: () => undefined };
 const TRANSPORT_ERROR_NAMES = new Set(['ConnectionError', 'TimeoutError', 'AbandonedError', 'LDAPError']);
@@ -150,6 +168,10 @@ export class LdapDirectory {
   private readonly servers: Server[];
   private readonly clients = new Set<ldap.Client>();
   private readonly inFlight = new Set<Promise<unknown>>();
+  private readonly groups: GroupSettings;
+  private account: ServiceAccount = 'primary';
+  /** now() after which the primary account is tried again while the backup is in use. */
+  private accountRetryAt = 0;
   private closed = false;
 
   constructor(
@@ -161,8 +183,16 @@ export class LdapDirectory {
     this.servers = opts.urls.map((raw) => {
       const u = new URL(raw);
       if (u.protocol !== 'ldap:' && u.protocol !== 'ldaps:') throw new LdapDirectoryError('AAA_ERR_LDAP_CONNECT', `not an ldap:// or ldaps:// URL: ${u.protocol}`);
-      return { url: `${u.protocol}//${u.host}`, host: u.hostname.replace(/^\[|\]$/g, ''), secure: u.protocol === 'ldaps:', state: 'alive', retryAt: 0 };
+      const secure = u.protocol === 'ldaps:';
+      const port = u.port === '' ? (secure ? 636 : 389) : Number(u.port);
+      return { url: `${u.protocol}//${u.host}`, host: u.hostname.replace(/^\[|\]$/g, ''), port, secure, state: 'alive', retryAt: 0 };
     });
+    this.groups = { ...DEFAULT_GROUPS, inChainBaseDn: opts.baseDn, ...opts.groups };
+  }
+
+  /** The service account in use. */
+  get serviceAccount(): ServiceAccount {
+    return this.account;
   }
 
   /** Health of each server, in failover order. */
@@ -202,6 +232,37 @@ export class LdapDirectory {
       }
     }
     return { ok: false, reason: 'directory_unavailable' };
+  }
+
+  /**
+   * One login on the server with this URL, without failover (the health check). Updates that
+   * server's state as authenticate() would: unreachable is dead, any answer is alive.
+   */
+  checkServer(url: string, username: string, password: string): Promise<ServerCheckResult> {
+    const p = this.doCheckServer(url, username, password);
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+    return p;
+  }
+
+  private async doCheckServer(url: string, username: string, password: string): Promise<ServerCheckResult> {
+    const server = this.servers.find((s) => s.url === url);
+    if (server === undefined || this.closed) return 'closed';
+    if (password.length === 0) return 'wrong_password';
+    try {
+      const r = await this.attempt(server, username, buildFilter(fillFilter(this.opts.userFilter, { user: username })), password);
+      this.transition(server, 'alive', 'health check');
+      return r.ok ? 'ok' : r.reason === 'no_such_user' ? 'no_such_user' : 'wrong_password';
+    } catch (err) {
+      const e = asDirectoryError(err);
+      if (e.code === 'AAA_ERR_LDAP_CLOSED') return 'closed';
+      if (UNREACHABLE.has(e.code)) {
+        this.transition(server, 'dead', e.code);
+        return 'unreachable';
+      }
+      this.transition(server, 'alive', 'health check');
+      return e.code === 'AAA_ERR_LDAP_SERVICE_BIND' ? 'service_bind_refused' : 'error';
+    }
   }
 
   /** The operation timeout, for callers of openConnection() that bound their own operations. */
@@ -267,20 +328,14 @@ export class LdapDirectory {
   private async attempt(server: Server, username: string, userFilter: ldap.Filter, password: string): Promise<LdapAuthResult> {
     const service = await this.connect(server);
     try {
-      try {
-        await this.bind(service, this.opts.bindDn, this.opts.bindPassword);
-      } catch (err) {
-        const e = asDirectoryError(err);
-        if (e.code === 'AAA_ERR_LDAP_RESULT') throw new LdapDirectoryError('AAA_ERR_LDAP_SERVICE_BIND', `${server.url}: service account bind refused (result ${e.resultCode})`, e.resultCode);
-        throw e;
-      }
-      const groupMode = this.opts.groups ?? { mode: 'memberOf' };
-      const memberOfAttr = groupMode.mode === 'memberOf' ? (groupMode.attribute ?? 'memberOf') : undefined;
+      await this.serviceBind(service, server);
+      const memberOfAttr = this.groups.lookup === 'memberOf' ? this.groups.memberOfAttribute : undefined;
       const wanted = [...(this.opts.attributes ?? ['*']), ...(memberOfAttr ? [memberOfAttr] : [])];
-      // sizeLimit 2: enough to tell one entry from several. sizeLimitExceeded (4) then means ambiguous.
+      // sizeLimit 2: enough to tell one entry from several; sizeLimitExceeded (4) returns what came.
       const found = await this.search(service, this.opts.baseDn, { scope: 'sub', filter: userFilter, attributes: wanted, sizeLimit: 2 }, true);
       if (found.length === 0) return { ok: false, reason: 'no_such_user' };
-      if (found.length > 1) return { ok: false, reason: 'ambiguous_user' };
+      // The first DN wins (the issue's rule; the server's order decides which is first).
+      if (found.length > 1) this.observer.severalEntriesMatched?.(username);
       const entry = found[0]!;
 
       // The user's bind goes on its own connection: the service connection keeps its identity.
@@ -298,20 +353,57 @@ export class LdapDirectory {
         this.release(userConn);
       }
 
-      let groups: string[] = [];
-      if (memberOfAttr !== undefined) {
-        groups = valuesOf(entry.attributes, memberOfAttr);
-      } else if (groupMode.mode === 'search') {
-        const filter = buildFilter(fillFilter(groupMode.filter, { dn: entry.dn, user: username }));
-        const g = await this.search(service, groupMode.baseDn, { scope: 'sub', filter, attributes: ['1.1'] }, false);
-        groups = g.map((x) => x.dn);
-      }
+      const groups = await resolveGroups({ search: (base, q) => this.groupSearch(service, base, q) }, entry, username, this.groups);
       const attributes: Record<string, string[]> = {};
       for (const [k, v] of Object.entries(entry.attributes)) if (k.toLowerCase() !== 'userpassword') attributes[k] = v;
       return { ok: true, dn: entry.dn, groups, attributes };
     } finally {
       this.release(service);
     }
+  }
+
+  /** Binds the service account: the primary one, or the backup while the primary is refused. */
+  private async serviceBind(client: ldap.Client, server: Server): Promise<void> {
+    const backup = this.opts.backupBind;
+    const refused = (e: LdapDirectoryError, which: string) =>
+      new LdapDirectoryError('AAA_ERR_LDAP_SERVICE_BIND', `${server.url}: ${which} service account bind refused (result ${e.resultCode})`, e.resultCode);
+    if (backup === undefined || this.account === 'primary' || this.now() >= this.accountRetryAt) {
+      try {
+        await this.bind(client, this.opts.bindDn, this.opts.bindPassword);
+        this.useAccount('primary', server);
+        return;
+      } catch (err) {
+        const e = asDirectoryError(err);
+        if (e.code !== 'AAA_ERR_LDAP_RESULT') throw e;
+        if (backup === undefined) throw refused(e, 'the');
+        // RFC 4511 §4.2.1: after a failed bind the connection is anonymous and may bind again.
+      }
+    }
+    try {
+      await this.bind(client, backup.dn, backup.password);
+    } catch (err) {
+      const e = asDirectoryError(err);
+      throw e.code === 'AAA_ERR_LDAP_RESULT' ? refused(e, 'the backup') : e;
+    }
+    if (this.account === 'primary' || this.now() >= this.accountRetryAt) this.accountRetryAt = this.now() + this.opts.retrySeconds * 1000;
+    this.useAccount('backup', server);
+  }
+
+  private useAccount(to: ServiceAccount, server: Server): void {
+    const from = this.account;
+    if (from === to) return;
+    this.account = to;
+    this.observer.serviceAccountChanged?.(from, to, server.url);
+  }
+
+  private groupSearch(client: ldap.Client, base: string, q: GroupSearch): Promise<Entry[]> {
+    const options: ldap.SearchOptions = { scope: q.scope, filter: q.filter, attributes: q.attributes, ...(q.sizeLimit !== undefined ? { sizeLimit: q.sizeLimit } : {}) };
+    const found = this.search(client, base, options, q.sizeLimit !== undefined);
+    if (!q.lenient) return found;
+    return found.catch((err: unknown) => {
+      if (asDirectoryError(err).code === 'AAA_ERR_LDAP_RESULT') return [];
+      throw err;
+    });
   }
 
   // -------------------------------------------------------------------------------------
@@ -322,13 +414,8 @@ export class LdapDirectory {
     const tlsOptions = this.tlsOptions(server);
     return new Promise<ldap.Client>((resolve, reject) => {
       let settled = false;
-      const client = ldap.createClient({
-        url: server.url,
-        connectTimeout: this.opts.connectTimeoutMs,
-        // Operation timeouts are ours (op()); ldapjs's own timer would leave the request tracked.
-        timeout: 0,
-        ...(server.secure ? { tlsOptions } : {}),
-      });
+      // Operation timeouts are ours (op()); the factory turns ldapjs's own off.
+      const client = createLdapClient(server, { connectTimeoutMs: this.opts.connectTimeoutMs, tlsOptions, sourceAddress: this.opts.sourceAddress });
       this.clients.add(client);
       const fail = (code: LdapErrorCode, what: string) => {
         if (settled) return;
@@ -465,13 +552,6 @@ function toEntry(e: ldap.SearchEntry): Entry {
   const attributes: Record<string, string[]> = {};
   for (const a of pojo.attributes) attributes[a.type] = [...(attributes[a.type] ?? []), ...a.values];
   return { dn: String(pojo.objectName), attributes };
-}
-
-function valuesOf(attrs: Record<string, string[]>, name: string): string[] {
-  const want = name.toLowerCase();
-  const out: string[] = [];
-  for (const [k, v] of Object.entries(attrs)) if (k.toLowerCase() === want) out.push(...v);
-  return out;
 }
 
 function errorName(err: unknown): string {

@@ -65,6 +65,9 @@ function rebuild(f: AnyFilter): AnyFilter {
       return new F.SubstringFilter!({ attribute: f.attribute, initial: text(f.initial), any: (f.any ?? []).map((a) => text(a)!), final: text(f.final) });
     case 'PresenceFilter':
       return f;
+    case 'ExtensibleFilter':
+      // RFC 4515 §3 extensible match, e.g. AD's (member:1.2.840.113556.1.4.1941:=<dn>); the value is decoded as UTF-8.
+      return new F.ExtensibleFilter!({ attribute: f.attribute || undefined, rule: f.matchingRule, dnAttributes: f.dnAttributes === true, value: text(String(f.value ?? '')) });
     default:
       throw new Error(`filter: unsupported filter type ${f.type}`);
   }

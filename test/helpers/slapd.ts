@@ -1,10 +1,13 @@
 /**
  * Integration harness: a real OpenLDAP `slapd` (Debian's `slapd`, 2.5) as an LDAP directory
  * on loopback. Its whole configuration is written here, from scratch, into a fresh temp
- * directory at test time: a static slapd.conf (no cn=config), the core/cosine/inetorgperson/nis
- * schemas from /etc/ldap/schema, one mdb database under the suffix with the memberof overlay
- * (groupOfNames `member` -> the user's `memberOf`), a cleartext rootpw, and access rules that let
- * users bind with their userPassword and everyone read everything else.
+ * directory at test time: a static slapd.conf (no cn=config), the core/cosine/inetorgperson/nis/
+ * dyngroup schemas from /etc/ldap/schema (dyngroup: groupOfURLs with memberURL, for dynamic
+ * groups), optionally a small Active Directory-like schema written here (`adSchema`), one mdb
+ * database under the suffix with the memberof overlay (groupOfNames `member` -> the `memberOf`
+ * of the member, users and groups alike, so nested groups show), optionally the dynlist overlay
+ * (`dynlist`: slapd expands groupOfURLs into `member` itself), a cleartext rootpw, and access
+ * rules that let users bind with their userPassword and everyone read everything else.
  *
  * What the server does:
  *  - an ldap:// listener on 127.0.0.1 (a free TCP port picked here, kept across stop/start);
@@ -89,6 +92,30 @@ export interface LdapUser {
 export const userDn = (uid: string, suffix = DEFAULT_SUFFIX): string => `uid=${uid},ou=people,${suffix}`;
 /** The DN ldapGroup() gives a group: `cn=<cn>,ou=groups,<suffix>`. */
 export const groupDn = (cn: string, suffix = DEFAULT_SUFFIX): string => `cn=${cn},ou=groups,${suffix}`;
+
+/**
+ * LDIF of a dynamic group (groupOfURLs, dyngroup.schema) under ou=groups: its members are the
+ * entries the LDAP URLs (RFC 4516) select, e.g. `ldap:///ou=people,dc=example,dc=test??sub?(departmentNumber=42)`.
+ */
+export function ldapDynamicGroup(cn: string, urls: string[], suffix = DEFAULT_SUFFIX): string {
+  return `${[`dn: ${groupDn(cn, suffix)}`, 'objectClass: groupOfURLs', attr('cn', cn), ...urls.map((u) => attr('memberURL', u))].join('\n')}\n\n`;
+}
+
+/**
+ * An Active Directory-like schema for tests (adSchema): sAMAccountName and userPrincipalName
+ * with AD's own OIDs, and `user` as an auxiliary class that carries them (in AD it is the
+ * structural class of accounts; here it goes beside inetOrgPerson). Enough for AD-style user
+ * filters; AD's matching rules (LDAP_MATCHING_RULE_IN_CHAIN) are not there: slapd evaluates an
+ * unknown extensible match to Undefined, so such a search finds nothing.
+ */
+const AD_SCHEMA = `attributetype ( 1.2.840.113556.1.4.221 NAME 'sAMAccountName'
+	EQUALITY caseIgnoreMatch SUBSTR caseIgnoreSubstringsMatch
+	SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
+attributetype ( 1.2.840.113556.1.4.656 NAME 'userPrincipalName'
+	EQUALITY caseIgnoreMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 SINGLE-VALUE )
+objectclass ( 1.2.840.113556.1.5.9 NAME 'user' AUXILIARY
+	MAY ( sAMAccountName $ userPrincipalName ) )
+`;
 
 /** LDIF of an inetOrgPerson under ou=people. */
 export function ldapUser(u: LdapUser, suffix = DEFAULT_SUFFIX): string {
@@ -218,6 +245,10 @@ export interface SlapdOptions {
   access?: string;
   /** Anonymous read of everything but userPassword (default true); false: only bound users read. */
   anonymousRead?: boolean;
+  /** Also the AD-like schema (sAMAccountName, userPrincipalName, auxiliary class `user`). */
+  adSchema?: boolean;
+  /** Load the dynlist overlay: groupOfURLs entries get their `member` values from memberURL. */
+  dynlist?: boolean;
   /** Milliseconds to wait for the server to answer a rootDSE search after spawn (default 10 s). */
   startTimeoutMs?: number;
   /** Label used in error messages (default `slapd`). */
@@ -298,7 +329,8 @@ async function ldapsCert(dir: string): Promise<Tls> {
 }
 
 function renderConfig(dir: string, o: SlapdOptions, suffix: string, rootDn: string, rootPassword: string, tls: Tls | undefined): string {
-  const schemas = ['core', 'cosine', 'inetorgperson', 'nis'].map((s) => `include ${join(LDAP_SCHEMA_DIR, `${s}.schema`)}`);
+  const schemas = ['core', 'cosine', 'inetorgperson', 'nis', 'dyngroup'].map((s) => `include ${join(LDAP_SCHEMA_DIR, `${s}.schema`)}`);
+  if (o.adSchema) schemas.push(`include ${join(dir, 'ad.schema')}`);
   const access =
     o.access ??
     (o.anonymousRead === false
@@ -312,7 +344,7 @@ argsfile ${join(dir, 'slapd.args')}
 modulepath ${LDAP_MODULE_DIR}
 moduleload back_mdb
 moduleload memberof
-sizelimit 1000
+${o.dynlist ? 'moduleload dynlist\n' : ''}sizelimit 1000
 ${
   tls
     ? `TLSCACertificateFile ${tls.caCert}
@@ -329,7 +361,7 @@ rootpw ${qc(rootPassword)}
 directory ${join(dir, 'db')}
 index objectClass eq
 index uid,cn,member,memberOf eq
-
+${o.adSchema ? 'index sAMAccountName eq\n' : ''}
 ${access}
 
 overlay memberof
@@ -337,7 +369,7 @@ memberof-group-oc groupOfNames
 memberof-member-ad member
 memberof-memberof-ad memberOf
 memberof-refint TRUE
-`;
+${o.dynlist ? '\noverlay dynlist\ndynlist-attrset groupOfURLs memberURL member\n' : ''}`;
 }
 
 export async function startSlapd(t: Teardown, opts: SlapdOptions = {}): Promise<RunningSlapd> {
@@ -390,6 +422,7 @@ export async function startSlapd(t: Teardown, opts: SlapdOptions = {}): Promise<
   /** Spawns once; resolves when ready, rejects with the reason (bindFailed marks EADDRINUSE). */
   const spawnOnce = async (): Promise<void> => {
     configText = renderConfig(dir, opts, suffix, rootDn, rootPassword, tls);
+    if (opts.adSchema) await writeFile(join(dir, 'ad.schema'), AD_SCHEMA);
     await writeFile(join(dir, 'slapd.conf'), configText);
     const urls = [`${url()}/`, ...(tls ? [`${ldapsUrl()}/`] : [])].join(' ');
     const c = spawn(SLAPD, ['-f', join(dir, 'slapd.conf'), '-h', urls, '-d', 'stats'], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -87,18 +87,22 @@ t.test('right password: ok with dn, memberOf groups and attributes', async (t) =
 });
 
 t.test('groups by a group search (member={dn})', async (t) => {
-  const d = directory(t, { groups: { mode: 'search', baseDn: `ou=groups,${s1.suffix}`, filter: '(&(objectClass=groupOfNames)(member={dn}))' } });
+  const d = directory(t, { groups: { lookup: 'search', baseDn: `ou=groups,${s1.suffix}`, filter: '(&(objectClass=groupOfNames)(member={dn}))' } });
   const r = await d.authenticate('bob', 'bob-pass');
   t.ok(r.ok);
   if (r.ok) t.same(r.groups, [groupDn('staff')]);
 });
 
-t.test('wrong password, unknown user, ambiguous user', async (t) => {
+t.test('wrong password, unknown user; several entries: the first DN wins', async (t) => {
   const d = directory(t);
   t.same(await d.authenticate('alice', 'wrong'), { ok: false, reason: 'wrong_password' });
   t.same(await d.authenticate('nobody', 'x'), { ok: false, reason: 'no_such_user' });
-  const byCn = directory(t, { userFilter: '(cn={user})' });
-  t.same(await byCn.authenticate('Twin', 'twin-pass'), { ok: false, reason: 'ambiguous_user' });
+  const several: string[] = [];
+  const byCn = directory(t, { userFilter: '(cn={user})' }, { stateChanged: () => undefined, severalEntriesMatched: (user) => several.push(user) });
+  const r = await byCn.authenticate('Twin', 'twin-pass');
+  t.ok(r.ok, 'the first entry the server returned is used');
+  if (r.ok) t.ok([userDn('twin1'), userDn('twin2')].includes(r.dn), r.dn);
+  t.same(several, ['Twin'], 'reported to the observer');
 });
 
 t.test('empty password refused before any bind reaches the server', async (t) => {
