@@ -208,10 +208,10 @@ run install -d -m 0750 -o root -g "$SVC_USER" "$CONFIG_DIR"
 # client secret, a header that says where it came from. Prints YAML on stdout.
 generate_config() {
   local secret=$1
-  (cd "$SRC" && "$NODE_BIN" --input-type=module - "$SRC/conf/aaaproxy.yaml" "$USERS_FILE" "$ACCT_LOG" "$secret" "$PREFIX" <<'EOF'
+  (cd "$SRC" && "$NODE_BIN" --input-type=module - "$SRC/conf/aaaproxy.yaml" "$USERS_FILE" "$ACCT_LOG" "$secret" "$PREFIX" "$STATE_DIR/sessions" <<'EOF'
 import { readFileSync } from 'node:fs';
 import { parseDocument, isSeq } from 'yaml';
-const [src, usersFile, acctLog, secret, prefix] = process.argv.slice(2);
+const [src, usersFile, acctLog, secret, prefix, sessionsDir] = process.argv.slice(2);
 const doc = parseDocument(readFileSync(src, 'utf8'));
 if (doc.errors.length) throw new Error(`${src}: ${doc.errors[0].message}`);
 const must = (path) => { if (!doc.hasIn(path)) throw new Error(`${src} has no ${path.join('.')}; update scripts/install.sh`); };
@@ -221,6 +221,8 @@ const clients = doc.get('clients');
 if (!isSeq(clients) || clients.items.length === 0) throw new Error(`${src} has no clients list`);
 doc.setIn(['local_users', 'file'], usersFile);
 doc.setIn(['accounting', 'log', 'path'], acctLog);
+// The session table's state goes to the unit's StateDirectory (the only other writable place).
+if (doc.hasIn(['sessions', 'state_dir'])) doc.setIn(['sessions', 'state_dir'], sessionsDir);
 // One client (the template's loopback one) with a fresh secret; the admin adds the NASes.
 clients.items.splice(1);
 const client = clients.items[0];

@@ -8,6 +8,7 @@ Commands:
   check-config   validate a config file and everything it names
   users          manage the local users file (add, passwd, del, list, unlock)
   certs          private CA and TLS certificates (init, issue, show)
+  sessions       the running daemon's session table (list, show)
   version        print the version
 
 Run 'aaaproxy <command> --help' for a command's options.
@@ -30,6 +31,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./users.js')).runUsers(rest);
     case 'certs':
       return (await import('./certs.js')).runCerts(rest);
+    case 'sessions':
+      return (await import('./sessions.js')).runSessions(rest);
     case 'version':
     case '--version':
       process.stdout.write(`aaaproxy ${packageVersion()}\n`);

@@ -34,6 +34,7 @@ export function loadConfigText(path: string, text: string): LoadResult {
       ...(c.accounting.spool ? { spool: { ...c.accounting.spool, dir: resolve(base, c.accounting.spool.dir) } } : {}),
     },
     dictionaries: c.dictionaries.map((d) => resolve(base, d)),
+    sessions: c.sessions.state_dir ? { ...c.sessions, state_dir: resolve(base, c.sessions.state_dir) } : c.sessions,
     ldap_directories: c.ldap_directories.map((d) => (d.tls.ca_file ? { ...d, tls: { ...d.tls, ca_file: resolve(base, d.tls.ca_file) } } : d)),
     ldap_listeners: c.ldap_listeners.map((l) => ({
       ...l,

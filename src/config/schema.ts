@@ -252,24 +252,107 @@ export const RouteSchema = z
   })
   .strict();
 
+/**
+ * An LDAP server URL: ldap:// or ldaps://, then a host name, an IPv4 address or a bracketed IPv6
+ * address, and an optional port (default 389, or 636 for ldaps). Returns the parts or a message.
+ */
+export function parseLdapServerUrl(text: string): { secure: boolean; host: string; port: number } | string {
+  const m = /^(ldaps?):\/\/(\[[^\]\s/]+\]|[^:/\s[\]]+)(?::(\d{1,5}))?\/?$/i.exec(text);
+  if (!m) return 'must be ldap://host[:port] or ldaps://host[:port] (an IPv6 address in brackets)';
+  const secure = m[1]!.toLowerCase() === 'ldaps';
+  const bracketed = m[2]!.startsWith('[');
+  const host = bracketed ? m[2]!.slice(1, -1) : m[2]!;
+  if (bracketed && isIP(host) !== 6) return `${host} is not an IPv6 address`;
+  if (!bracketed && isIP(host) === 0 && !/^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/.test(host)) {
+    return `${host} is not a host name or an IPv4 address`;
+  }
+  const port = m[3] === undefined ? (secure ? 636 : 389) : Number(m[3]);
+  if (port < 1 || port > 65535) return `port ${port} is out of range`;
+  return { secure, host, port };
+}
+
+const LdapServerUrl = z.string().superRefine((s, ctx) => {
+  const p = parseLdapServerUrl(s);
+  if (typeof p === 'string') ctx.addIssue({ code: 'custom', message: p });
+});
+
+/** How a user's groups are found (README "Groups"). */
+export const LdapGroupsSchema = z
+  .object({
+    /** memberOf: an attribute of the user entry; search: group entries found by `filter` under base_dn; none. */
+    mode: z.enum(['memberOf', 'search', 'none']).default('memberOf'),
+    /** mode memberOf: the user attribute that lists group DNs. */
+    attribute: z.string().min(1).default('memberOf'),
+    /** Where groups are searched (mode search, dynamic groups, in-chain); with memberOf, only groups under it count. */
+    base_dn: z.string().min(1).optional(),
+    /** mode search: a filter template; `{dn}` is the member's DN, `{user}` the login name (both escaped). */
+    filter: z.string().min(1).default('(|(member={dn})(uniqueMember={dn}))'),
+    /** Levels of groups-in-groups followed above the user's own groups (default 2; 0 for a filter without {dn}). */
+    nested_depth: z.number().int().min(0).max(10).optional(),
+    /** Nested groups by one search with AD's LDAP_MATCHING_RULE_IN_CHAIN (default: on for active-directory). */
+    in_chain: z.boolean().optional(),
+    /** Dynamic groups: entries matching `filter` under base_dn whose `url_attribute` holds LDAP URLs (RFC 4516). */
+    dynamic: z
+      .object({ filter: z.string().min(1).default('(objectClass=groupOfURLs)'), url_attribute: z.string().min(1).default('memberURL') })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+const RoleReplyValue = z.union([z.string(), z.number()]);
+const TUNNEL_ATTRIBUTES = /^(Tunnel-Type|Tunnel-Medium-Type|Tunnel-Private-Group-Id)(:\d+)?$/i;
+
+/** A role mapping rule (README "Role mapping"): conditions on groups and attributes, reply attributes. */
+export const LdapRoleSchema = z
+  .object({
+    /** Recorded on the session and in logs when the rule matches. */
+    name: Name,
+    /** Every condition given must hold; no condition: the rule always matches. */
+    match: z
+      .object({
+        /** Group DNs: the user is in at least one (nested and dynamic groups count). */
+        groups: z.array(z.string().min(1)).min(1).optional(),
+        /** User attribute -> value(s): for each attribute, the user has one of the values (without case). */
+        attributes: z.record(z.string().min(1), z.union([z.string(), z.array(z.string()).min(1)])).optional(),
+      })
+      .strict()
+      .default({}),
+    /** Reply attributes by dictionary name (`Name:tag` for a tag); a list gives several values. */
+    reply: z.record(z.string(), z.union([RoleReplyValue, z.array(RoleReplyValue).min(1)])).default({}),
+    /** A VLAN (RFC 3580 §3.31): Tunnel-Type VLAN, Tunnel-Medium-Type IEEE-802, Tunnel-Private-Group-Id this. */
+    vlan: z.union([z.number().int().min(1).max(4094), z.string().min(1).max(253)]).optional(),
+    /** false (default): the first matching rule ends the evaluation; true: the rules below are evaluated too. */
+    continue: z.boolean().default(false),
+  })
+  .strict()
+  .superRefine((r, ctx) => {
+    if (r.vlan === undefined) return;
+    for (const name of Object.keys(r.reply)) {
+      if (TUNNEL_ATTRIBUTES.test(name)) ctx.addIssue({ code: 'custom', path: ['reply', name], message: 'the rule has vlan, which sets the Tunnel attributes: use one or the other' });
+    }
+  });
+
+const AD_USER_FILTER = '(&(objectClass=user)(sAMAccountName={user}))';
+
 export const LdapDirectorySchema = z
   .object({
     name: Name,
-    /** In failover order: ldap://host[:port] or ldaps://host[:port]. */
-    urls: z.array(z.string().regex(/^ldaps?:\/\/[^/\s]+\/?$/, 'must be ldap://host[:port] or ldaps://host[:port]')).min(1),
+    /** generic (OpenLDAP, 389 DS, ...) or active-directory, which changes defaults (README "Active Directory"). */
+    type: z.enum(['generic', 'active-directory']).default('generic'),
+    /** The primary, then up to two backups: ldap://host[:port] or ldaps://host[:port]. */
+    urls: z.array(LdapServerUrl).min(1).max(3, 'a primary and at most two backups'),
     /** Service account that searches for users. */
     bind_dn: z.string().min(1),
     bind_password: z.string().min(1),
+    /** Used when the bind_dn account's bind is refused (both or neither). */
+    backup_bind_dn: z.string().min(1).optional(),
+    backup_bind_password: z.string().min(1).optional(),
     base_dn: z.string().min(1),
-    /** `{user}` is replaced by the escaped User-Name (RFC 4515 §3). */
-    user_filter: z.string().includes('{user}', { message: 'must contain {user}' }).default('(uid={user})'),
-    groups: z
-      .discriminatedUnion('mode', [
-        z.object({ mode: z.literal('memberOf'), attribute: z.string().min(1).default('memberOf') }).strict(),
-        z.object({ mode: z.literal('search'), base_dn: z.string().min(1), filter: z.string().min(1).default('(member={dn})') }).strict(),
-        z.object({ mode: z.literal('none') }).strict(),
-      ])
-      .default({ mode: 'memberOf', attribute: 'memberOf' }),
+    /** `{user}` is replaced by the escaped name (RFC 4515 §3). Default (uid={user}), or for AD (&(objectClass=user)(sAMAccountName={user})). */
+    user_filter: z.string().includes('{user}', { message: 'must contain {user}' }).optional(),
+    /** Search `DOMAIN\user` and `user@domain` as `user` (default: on for active-directory). */
+    strip_domain: z.boolean().optional(),
+    groups: LdapGroupsSchema.prefault({}),
     tls: z
       .object({
         /** PEM CA bundle (path, relative to the config file) for ldaps:// and StartTLS. */
@@ -279,16 +362,76 @@ export const LdapDirectorySchema = z
       })
       .strict()
       .default({ start_tls: false, reject_unauthorized: true }),
-    connect_timeout_seconds: z.number().positive().max(60).default(3),
+    /** TCP (and TLS) connection to one server. */
+    connect_timeout_seconds: z.number().positive().max(60).default(15),
+    /** One operation (search, bind): the search timeout. */
     operation_timeout_seconds: z.number().positive().max(60).default(5),
-    /** A server that failed is tried again after this long. */
+    /** A server that failed, and the primary service account after a refusal, are tried again after this long. */
     retry_seconds: z.number().positive().max(3600).default(30),
-    /** Reply attributes by group DN (case-insensitive); every matching entry applies, in order. */
-    group_replies: z
-      .array(z.object({ group: z.string().min(1), reply: z.record(z.string(), z.union([z.string(), z.number()])) }).strict())
-      .default([]),
+    /** Source address of connections to the servers (default: upstream_defaults', else the kernel's choice). */
+    source_address: IpAddress.optional(),
+    /** Or the interface whose address connections leave from (`family` picks IPv4 or IPv6). */
+    source_interface: z.string().min(1).optional(),
+    family: Family.optional(),
+    /** A test login on every server at start and every interval_minutes: state in logs, metrics, GET /directories. */
+    health_check: z
+      .object({
+        username: z.string().min(1),
+        password: z.string().min(1),
+        interval_minutes: z.number().min(5).max(1440).default(60),
+      })
+      .strict()
+      .optional(),
+    /** No server answering after failover: drop (no reply; the NAS retries or fails over) or reject. */
+    on_unreachable: z.enum(['drop', 'reject']).default('drop'),
+    /** Role mapping rules, in order (README "Role mapping"). */
+    roles: z.array(LdapRoleSchema).default([]).superRefine(uniqueNames((r: { name: string }) => r.name, 'role')),
   })
-  .strict();
+  .strict()
+  .superRefine((d, ctx) => {
+    if ((d.backup_bind_dn === undefined) !== (d.backup_bind_password === undefined)) {
+      const missing = d.backup_bind_dn === undefined ? 'backup_bind_dn' : 'backup_bind_password';
+      ctx.addIssue({ code: 'custom', path: [missing], message: 'backup_bind_dn and backup_bind_password go together' });
+    }
+    const g = d.groups;
+    if (g.mode === 'search' && g.base_dn === undefined) ctx.addIssue({ code: 'custom', path: ['groups', 'base_dn'], message: 'mode search needs base_dn (where groups are searched)' });
+    if (g.dynamic !== undefined && g.base_dn === undefined) ctx.addIssue({ code: 'custom', path: ['groups', 'base_dn'], message: 'dynamic groups need base_dn (where groups are searched)' });
+    if (g.mode === 'search') {
+      const unknown = [...g.filter.matchAll(/\{([a-z]+)\}/g)].map((m) => m[1]).filter((n) => n !== 'dn' && n !== 'user');
+      if (unknown.length > 0) ctx.addIssue({ code: 'custom', path: ['groups', 'filter'], message: `unknown placeholder {${unknown[0]}} (use {dn} or {user})` });
+      else if (!g.filter.includes('{dn}') && !g.filter.includes('{user}')) ctx.addIssue({ code: 'custom', path: ['groups', 'filter'], message: 'must contain {dn} or {user}' });
+      if (!g.filter.includes('{dn}') && (g.nested_depth ?? 0) > 0) {
+        ctx.addIssue({ code: 'custom', path: ['groups', 'nested_depth'], message: 'nested groups need a filter with {dn} (a group is a member by its DN)' });
+      }
+    }
+    const userUnknown = [...(d.user_filter ?? '').matchAll(/\{([a-z]+)\}/g)].map((m) => m[1]).filter((n) => n !== 'user');
+    if (userUnknown.length > 0) ctx.addIssue({ code: 'custom', path: ['user_filter'], message: `unknown placeholder {${userUnknown[0]}} (use {user})` });
+  })
+  .transform((d, ctx) => {
+    const ad = d.type === 'active-directory';
+    const g = d.groups;
+    const family = d.family ?? (d.source_address !== undefined && isIP(d.source_address) === 6 ? 'ipv6' : 'ipv4');
+    const source = bindAddress({ ...d, interface: d.source_interface, address: d.source_address, family }, ctx, 'source_address', 'source_interface', false);
+    if (source !== undefined) {
+      d.urls.forEach((u, i) => {
+        const p = parseLdapServerUrl(u);
+        if (typeof p !== 'string' && isIP(p.host) !== 0 && isIP(p.host) !== isIP(source)) {
+          ctx.addIssue({ code: 'custom', path: ['urls', i], message: `${p.host} is not of the source address's family (${source})` });
+        }
+      });
+    }
+    return {
+      ...d,
+      user_filter: d.user_filter ?? (ad ? AD_USER_FILTER : '(uid={user})'),
+      strip_domain: d.strip_domain ?? ad,
+      groups: {
+        ...g,
+        nested_depth: g.nested_depth ?? (g.mode === 'search' && !g.filter.includes('{dn}') ? 0 : 2),
+        in_chain: g.in_chain ?? ad,
+      },
+      source_address: source,
+    };
+  });
 
 /**
  * An LDAP front listener (LDAP proxying to a directory). Port 0 asks the kernel for a free port;
@@ -408,8 +551,40 @@ export const AdminSchema = z
     enabled: z.boolean().default(true),
     address: IpAddress.default('127.0.0.1'),
     port: Port.default(9812),
+    /** When set, the session routes want `Authorization: Bearer <token>` (never logged). */
+    token: z.string().min(16, 'must be at least 16 characters (e.g. openssl rand -hex 24)').optional(),
   })
   .strict();
+
+/** The session table (README "Sessions"). */
+export const SessionsSchema = z
+  .object({
+    enabled: z.boolean().default(true),
+    /** Snapshot and journal of the live sessions; without it they are kept in memory only. */
+    state_dir: z.string().min(1).optional(),
+    /** This node's name, the owner of its sessions (default: the host name). */
+    node_id: Name.optional(),
+    /** Beyond this, new sessions are not tracked (the Access-Accept still goes out). */
+    max_sessions: z.number().int().min(1).max(100_000_000).default(1_000_000),
+    /** Sent to every NAS as Acct-Interim-Interval instead of the upstream's value (or when there is none). */
+    interim_interval_seconds: z.number().int().min(1).max(604800).optional(),
+    /** Any Acct-Interim-Interval sent to a NAS is raised to this (RFC 2869 §5.16: not below 60). */
+    interim_floor_seconds: z.number().int().min(1).max(604800).default(60),
+    /** A session with no accounting for this many interim intervals is closed (Stop, Lost-Service). */
+    missed_interims: z.number().min(1).max(100).default(3),
+    /** Seconds past Session-Timeout before the table closes a session the NAS has not stopped. */
+    timeout_grace_seconds: z.number().min(0).max(3600).default(10),
+    /** Journal writes are batched over this many ms (what a crash can lose). */
+    flush_ms: z.number().int().min(10).max(60_000).default(1000),
+    /** The journal is compacted into a snapshot once it is this big and bigger than the snapshot. */
+    compact_min_bytes: z.number().int().min(65536).default(16 * 1024 * 1024),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    if (s.interim_interval_seconds !== undefined && s.interim_interval_seconds < s.interim_floor_seconds) {
+      ctx.addIssue({ code: 'custom', path: ['interim_interval_seconds'], message: `must be at least interim_floor_seconds (${s.interim_floor_seconds})` });
+    }
+  });
 
 export const LogSchema = z
   .object({
@@ -444,6 +619,7 @@ const ConfigBase = z
     /** LDAP front listeners: LDAP clients proxied to an ldap_directories entry. */
     ldap_listeners: z.array(LdapListenerSchema).default([]),
     admin: AdminSchema.default({ enabled: true, address: '127.0.0.1', port: 9812 }),
+    sessions: SessionsSchema.prefault({}),
     log: LogSchema.default({ level: 'info', format: 'auto' }),
   })
   .strict();
@@ -567,4 +743,5 @@ export type LdapDirectoryConfig = z.infer<typeof LdapDirectorySchema>;
 export type LdapListenerConfig = z.infer<typeof LdapListenerSchema>;
 export type ListenerConfig = z.infer<typeof ListenerSchema>;
 export type ClientConfig = z.infer<typeof ClientSchema>;
+export type SessionsConfig = z.infer<typeof SessionsSchema>;
 export type Tristate = z.infer<typeof Tristate>;

@@ -1,11 +1,13 @@
 /** Admin HTTP routes that act on the daemon (beyond metrics and health). Loopback by default. */
 import type { AdminServer } from '../observability/admin-http.js';
 import type { LockoutTracker } from '../auth/local/lockout.js';
+import { registerSessionRoutes, type SessionRoutesSource } from './session-routes.js';
 
-interface DaemonView {
+interface DaemonView extends SessionRoutesSource {
   lockout: LockoutTracker;
   sampleGauges(): void;
   upstreamStates(): { name: string; state: string; outstanding: number }[];
+  directoryStates(): unknown[];
   reload(): Promise<{ ok: boolean; errors?: { file: string; line: number; key: string; message: string }[] }>;
 }
 
@@ -25,9 +27,12 @@ export function registerAdminRoutes(admin: AdminServer, daemon: DaemonView): voi
     json(res, 200, { user, was_locked: wasLocked });
   });
   admin.addRoute('GET', /^\/upstreams$/, (_req, res) => json(res, 200, daemon.upstreamStates()));
+  // LDAP directories: each server's alive/dead state and health check, the service account in use.
+  admin.addRoute('GET', /^\/directories$/, (_req, res) => json(res, 200, daemon.directoryStates()));
   // The same as SIGHUP, for the CLI after it edits the users file.
   admin.addRoute('POST', /^\/reload$/, async (_req, res) => {
     const result = await daemon.reload();
     json(res, result.ok ? 200 : 422, result);
   });
+  registerSessionRoutes(admin, daemon);
 }

@@ -24,15 +24,25 @@ import { buildUpstreams, serverSettings, type UpstreamSet } from './upstreams.js
 import { UpstreamMetrics } from '../observability/upstream-metrics.js';
 import { AccessProxy } from '../proxy/access-proxy.js';
 import { EncryptedAttributes } from '../proxy/rewrite.js';
-import { routeAccessRequest, routeAccountingRequest, type Routing } from '../proxy/request-router.js';
-import { LdapServices, LdapServicesError, type StagedLdap } from './ldap-services.js';
+import { recordGeneratedAccounting, routeAccessRequest, routeAccountingRequest, type Routing } from '../proxy/request-router.js';
+import { LdapServices, LdapServicesError, type DirectoryStatus, type StagedLdap } from './ldap-services.js';
 import { LdapFrontMetrics } from '../observability/ldap-front-metrics.js';
 import { AccountingSpool, SpoolError } from '../accounting/spool.js';
 import { AccountingForwarder } from '../accounting/forwarder.js';
 import { SpoolMetrics } from '../observability/spool-metrics.js';
 import type { UpstreamServer } from '../upstream/server.js';
-import { DaemonObserver, forwarderObserver, ldapFrontObserver, ldapObserver, spoolObserver } from './observer.js';
+import { DaemonObserver, forwarderObserver, ldapFrontObserver, ldapHealthObserver, ldapObserver, spoolObserver } from './observer.js';
+import { LdapMetrics } from '../observability/ldap-metrics.js';
+import { CertificateMetrics } from '../observability/cert-metrics.js';
+import { CertificateWatch } from './cert-expiry.js';
 import { describeIssue, prepare, StartupError } from './prepare.js';
+import { SESSION_RESTART_KEYS, SessionServices } from './sessions.js';
+import { sessionJournalObserver, sessionObserver } from './observer.js';
+import { SessionMetrics } from '../observability/session-metrics.js';
+import { SessionError } from '../session/errors.js';
+import { ACCOUNTING_RESULTS } from '../session/table.js';
+import { END_CAUSES, type EndCause, type SessionRecord } from '../session/types.js';
+import type { RawAttribute } from '../radius/packet.js';
 
 export { StartupError };
 
@@ -62,6 +72,9 @@ interface Parts {
   log: Logger;
   spool: AccountingSpool | undefined;
   forwarder: AccountingForwarder | undefined;
+  sessionMetrics: SessionMetrics;
+  sessions: SessionServices | undefined;
+  certs: CertificateWatch;
 }
 
 export class Daemon {
@@ -118,20 +131,25 @@ export class Daemon {
     const proxy = new AccessProxy(new EncryptedAttributes(dict), (server) => identity(server));
     let spool: AccountingSpool | undefined;
     let forwarder: AccountingForwarder | undefined;
+    let sessions: SessionServices | undefined;
     const front = new RadiusFront(
       new ClientTable(config.clients),
       {
-        access: (packet, origin) => routeAccessRequest(daemon.routing, backend, proxy, packet, origin),
+        access: (packet, origin) => routeAccessRequest(daemon.routing, backend, proxy, packet, origin, sessions?.table),
         accounting: (packet, origin) =>
-          routeAccountingRequest(daemon.routing, { log: daemon.accountingLog, dict, spool }, packet, origin),
+          routeAccountingRequest(daemon.routing, { log: daemon.accountingLog, dict, spool, sessions: sessions?.table }, packet, origin),
       },
       observer,
     );
-    const parts: Parts = { dict, metrics, observer, upstreamMetrics, spoolMetrics, backend, front, log, spool: undefined, forwarder: undefined };
+    const sessionMetrics = new SessionMetrics(metrics.registry, END_CAUSES, ACCOUNTING_RESULTS);
+    const certs = new CertificateWatch(new CertificateMetrics(metrics.registry, log), (err) => daemon.log.error({ err }, 'certificate expiry check failed'));
+    const parts: Parts = { dict, metrics, observer, upstreamMetrics, spoolMetrics, backend, front, log, spool: undefined, forwarder: undefined, certs, sessionMetrics, sessions: undefined };
+    const ldapMetrics = new LdapMetrics(metrics.registry);
     const ldap = new LdapServices(
       () => daemon.log,
-      (name) => ldapObserver(() => daemon.log, upstreamMetrics, name),
+      (name) => ldapObserver(() => daemon.log, upstreamMetrics, ldapMetrics, name),
       ldapFrontObserver(() => daemon.log, new LdapFrontMetrics(metrics.registry)),
+      (name) => ldapHealthObserver(() => daemon.log, ldapMetrics, name),
     );
     const daemon = new Daemon(configPath, config, parts, upstreams, accountingLog, ldap);
     daemon.onUpstreamsSwapped = (set) => {
@@ -157,14 +175,28 @@ export class Daemon {
         parts.forwarder = forwarder;
         forwarder.start();
       }
+      // Before the listeners: the first Access-Accept already starts a session.
+      if (config.sessions.enabled) {
+        sessions = await SessionServices.open(config.sessions, {
+          observer: sessionObserver(() => daemon.log, sessionMetrics),
+          journalObserver: sessionJournalObserver(() => daemon.log, sessionMetrics),
+          sink: { send: (record, cause, attributes) => daemon.recordSessionStop(record, cause, attributes) },
+        });
+        parts.sessions = sessions;
+        daemon.logSessionStart(sessions);
+      }
       // LDAP first: a RADIUS route to ldap:NAME needs its backend from the first packet.
       await ldap.start(config, dict);
       daemon.routing = { ...daemon.routing, ldap: ldap.backends };
+      await certs.check(config);
       await daemon.openListeners(config.listeners);
       await daemon.startAdmin();
     } catch (err) {
       await daemon.close();
       if (err instanceof LdapServicesError) throw new StartupError('AAA_ERR_BIND_FAILED', [{ file: configPath, line: 0, column: 0, key: err.key, message: err.message }]);
+      if (err instanceof SessionError) {
+        throw new StartupError('AAA_ERR_CONFIG_INVALID', [{ file: configPath, line: 0, column: 0, key: 'sessions.state_dir', message: err.message }]);
+      }
       if (err instanceof SpoolError) {
         throw new StartupError('AAA_ERR_CONFIG_INVALID', [{ file: configPath, line: 0, column: 0, key: 'accounting.spool', message: err.message }]);
       }
@@ -185,6 +217,50 @@ export class Daemon {
 
   get lockout(): LockoutTracker {
     return this.parts.backend.lockout;
+  }
+
+  /** The session table, for the admin routes (undefined when sessions are off). */
+  get sessionTable(): SessionServices['table'] | undefined {
+    return this.parts.sessions?.table;
+  }
+
+  /** As the admin endpoint was started with (`admin` changes only on restart). */
+  get adminToken(): string | undefined {
+    return this.adminTokenAtStart;
+  }
+
+  private adminTokenAtStart: string | undefined;
+
+  /** A Stop the session table made, routed and recorded as the NAS's own accounting would be. */
+  private recordSessionStop(record: SessionRecord, cause: EndCause, attributes: RawAttribute[]): Promise<void> {
+    const client = this.config.clients.find((c) => c.name === record.client);
+    return recordGeneratedAccounting(
+      this.routing,
+      { log: this.accountingLog, dict: this.parts.dict, spool: this.parts.spool },
+      {
+        client: record.client,
+        clientGroup: client?.group,
+        secret: Buffer.from(client?.secret ?? '', 'utf8'),
+        nasAddress: record.nasAddress,
+        listener: record.acctListener,
+        userName: record.user,
+      },
+      attributes,
+      { session: record.id, cause },
+    );
+  }
+
+  private logSessionStart(sessions: SessionServices): void {
+    const c = this.config.sessions;
+    const r = sessions.recovery;
+    if (r) {
+      const fields = { state_dir: c.state_dir, sessions: r.records, snapshot_records: r.snapshotRecords, journal_entries: r.journalEntries, torn_bytes: r.tornBytes, corrupt_lines: r.corruptLines, snapshot_set_aside: r.snapshotSetAside };
+      if (r.corruptLines > 0 || r.snapshotSetAside) this.log.warn(fields, 'session state restored with damage skipped');
+      else this.log.info(fields, 'session state restored');
+    } else {
+      this.log.info('sessions are kept in memory only (no sessions.state_dir): a restart forgets them');
+    }
+    if (c.interim_floor_seconds < 60) this.log.warn({ interim_floor_seconds: c.interim_floor_seconds }, 'sessions.interim_floor_seconds is below 60 (RFC 2869 §5.16 forbids shorter interim intervals; NASes may refuse them)');
   }
 
   /** The bound address of each listener, in config order (tests use port 0). */
@@ -231,6 +307,7 @@ export class Daemon {
     const a = this.config.admin;
     if (!a.enabled) return;
     if (!isLoopbackAddress(a.address)) this.log.warn({ address: a.address }, 'admin HTTP is reachable beyond loopback');
+    this.adminTokenAtStart = a.token;
     this.admin = new AdminServer({ address: a.address, port: a.port, metrics: this.parts.metrics, logger: this.log, readiness: () => this.ready });
     registerAdminRoutes(this.admin, this);
     await this.admin.start();
@@ -247,6 +324,7 @@ export class Daemon {
     for (const l of this.listeners.values()) entries += l.context.duplicates.size;
     this.parts.metrics.setDuplicateCacheEntries(entries);
     this.parts.metrics.setLockedUsers(this.parts.backend.lockout.lockedUsers().length);
+    if (this.parts.sessions) this.parts.sessionMetrics.sampleActive(this.parts.sessions.table.activeByClient());
   }
 
   /**
@@ -282,6 +360,7 @@ export class Daemon {
       (k) => JSON.stringify(next[k as keyof Config]) !== JSON.stringify(this.config[k as keyof Config]),
     );
     if (JSON.stringify(next.accounting.spool) !== JSON.stringify(this.config.accounting.spool)) restartOnly.push('accounting.spool');
+    for (const k of SESSION_RESTART_KEYS) if (next.sessions[k] !== this.config.sessions[k]) restartOnly.push(`sessions.${k}`);
     if (restartOnly.length > 0) this.log.warn({ keys: restartOnly }, 'these settings change only on restart');
 
     let ldap: StagedLdap;
@@ -324,10 +403,12 @@ export class Daemon {
     const oldLog = newLog ? this.accountingLog : undefined;
     if (newLog) this.accountingLog = newLog;
     this.log.level = next.log.level;
+    this.parts.sessions?.reconfigure(next.sessions);
     this.config = next;
 
     await Promise.all(gone.map((l) => l.endpoint.close()));
     await oldLog?.close();
+    await this.parts.certs.check(next);
     this.retire(retired);
     this.parts.metrics.configReloaded('ok');
     warnCleartext(this.log, next.local_users.file, p.prepared.users);
@@ -346,6 +427,11 @@ export class Daemon {
     }
   }
 
+  /** LDAP directories: servers, states, health checks (GET /directories). */
+  directoryStates(): DirectoryStatus[] {
+    return this.ldap.status();
+  }
+
   upstreamStates(): { name: string; state: string; outstanding: number }[] {
     return [...this.upstreams.servers.values()].map(({ server }) => ({ name: server.name, state: server.state, outstanding: server.outstanding }));
   }
@@ -354,12 +440,15 @@ export class Daemon {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.ready = false;
+      this.parts.certs.close();
       await this.reloading;
       // Bounded, so a stuck backend cannot hold shutdown hostage.
       await Promise.race([this.parts.front.drain(), delay(DRAIN_TIMEOUT_MS, undefined, { ref: false })]);
       await Promise.all([...this.listeners.values()].map((l) => l.endpoint.close()));
       this.listeners.clear();
       await this.admin?.close();
+      // Its last Stops go to the accounting log or the spool, so it closes before them.
+      await this.parts.sessions?.close();
       await this.accountingLog.close();
       await this.parts.backend.close();
       // LDAP front sessions drain, then the directories close (logins in flight finish first).

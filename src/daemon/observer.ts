@@ -14,12 +14,17 @@ import type { SpoolMetrics } from '../observability/spool-metrics.js';
 import type { SpoolObserver } from '../accounting/spool.js';
 import type { ForwarderObserver } from '../accounting/forwarder.js';
 import type { LdapDirectoryObserver } from '../ldap/directory.js';
+import type { HealthObserver } from '../ldap/health-check.js';
+import type { LdapMetrics } from '../observability/ldap-metrics.js';
 import { DISCONNECT_REASONS, REJECT_REASONS, type DisconnectReason, type LdapFrontObserver } from '../ldap/front-settings.js';
 import { resultCodeName } from '../ldap/result-codes.js';
 import type { LdapFrontMetrics } from '../observability/ldap-front-metrics.js';
 import type { ReplyDropReason, UpstreamObserver, UpstreamPurpose, UpstreamState } from '../upstream/server.js';
 import type { ChallengeAction, ChallengeObserver, RoundFailure } from '../challenge/types.js';
 import { ChallengeMetrics } from '../observability/challenge-metrics.js';
+import type { SessionObserver } from '../session/table.js';
+import type { JournalObserver } from '../session/journal.js';
+import type { SessionMetrics } from '../observability/session-metrics.js';
 
 /** At most one log line per (reason, source address) in this interval; the rest are counted. */
 const DROP_LOG_INTERVAL_MS = 10_000;
@@ -75,7 +80,9 @@ export class DaemonObserver implements FrontObserver, LocalAuthObserver, Account
     if (reply.result === 'reject') {
       this.log.info({ client, user: reply.user, reason: reply.reason }, 'access rejected');
     } else if (this.log.isLevelEnabled('debug')) {
-      this.log.debug({ client, code: codeName(code), result: reply.result, user: reply.user, reason: reply.reason }, 'request completed');
+      // Role mapping (LDAP backend) puts the matched roles on the reply (auth/access-handler.ts).
+      const roles = (reply as { roles?: readonly string[] }).roles;
+      this.log.debug({ client, code: codeName(code), result: reply.result, user: reply.user, reason: reply.reason, ...(roles ? { roles } : {}) }, 'request completed');
     }
   }
 
@@ -166,14 +173,49 @@ export function forwarderObserver(log: () => Logger, metrics: SpoolMetrics): For
   };
 }
 
-/** LDAP server health: logged, and shown in aaaproxy_upstream_state as `ldap:NAME URL`. */
-export function ldapObserver(log: () => Logger, metrics: UpstreamMetrics, directory: string): LdapDirectoryObserver {
+/**
+ * LDAP server health: logged, and shown in aaaproxy_upstream_state as `ldap:NAME URL`; the
+ * service account in use (aaaproxy_ldap_service_account), and user filters matching several
+ * entries (counted; logged at most every 10 s per directory).
+ */
+export function ldapObserver(log: () => Logger, metrics: UpstreamMetrics, ldapMetrics: LdapMetrics, directory: string): LdapDirectoryObserver {
+  ldapMetrics.setServiceAccount(directory, 'primary');
+  let severalLogged = 0;
   return {
     stateChanged: (url, from, to, reason) => {
       metrics.stateChanged(`ldap:${directory} ${url}`, to);
       const fields = { directory, url, from, to, reason };
       if (to === 'alive') log().info(fields, 'LDAP server state');
       else log().warn(fields, 'LDAP server state');
+    },
+    serviceAccountChanged: (from, to, url) => {
+      ldapMetrics.setServiceAccount(directory, to);
+      const fields = { directory, url, from, to };
+      if (to === 'primary') log().info(fields, 'LDAP service account: the primary one binds again');
+      else log().warn(fields, 'LDAP service account: the primary one was refused; the backup account binds');
+    },
+    severalEntriesMatched: (user) => {
+      ldapMetrics.severalEntries(directory);
+      const now = Date.now();
+      if (now - severalLogged < DROP_LOG_INTERVAL_MS) return;
+      severalLogged = now;
+      log().warn({ directory, user }, 'LDAP user filter matched several entries; the first one is used');
+    },
+  };
+}
+
+/** Health checks of one directory's servers: counted per result; state changes logged (warn when failing). */
+export function ldapHealthObserver(log: () => Logger, metrics: LdapMetrics, directory: string): HealthObserver {
+  return {
+    checked: (url, result, seconds) => {
+      metrics.healthChecked(directory, url, result);
+      if (log().isLevelEnabled('debug')) log().debug({ directory, url, result, seconds }, 'LDAP health check');
+    },
+    stateChanged: (url, from, to, result) => {
+      metrics.setHealthState(directory, url, to);
+      const fields = { directory, url, from, to, result };
+      if (to === 'passing') log().info(fields, 'LDAP health check state');
+      else log().warn(fields, 'LDAP health check state');
     },
   };
 }
@@ -226,5 +268,78 @@ export function ldapFrontObserver(log: () => Logger, metrics: LdapFrontMetrics):
       else if (log().isLevelEnabled('debug')) log().debug({ listener, peer, operation, result, seconds, ...(dn !== undefined ? { dn } : {}) }, 'LDAP operation');
     },
     internalError: (listener, peer, err) => log().error({ listener, peer, err }, 'LDAP front server error'),
+  };
+}
+
+/**
+ * The session table: counted in aaaproxy_session*; sessions the table ends itself (each sends a
+ * Stop) logged at info, everything per request at debug only; refusals and failures at most
+ * once per 10 s per kind, with a count of the ones left out.
+ */
+export function sessionObserver(log: () => Logger, metrics: SessionMetrics): SessionObserver {
+  const last = new Map<string, { at: number; suppressed: number }>();
+  const throttled = (key: string): number | undefined => {
+    const now = Date.now();
+    const seen = last.get(key);
+    if (seen && now - seen.at < DROP_LOG_INTERVAL_MS) {
+      seen.suppressed++;
+      return undefined;
+    }
+    last.set(key, { at: now, suppressed: 0 });
+    return seen?.suppressed ?? 0;
+  };
+  return {
+    started: (r) => {
+      metrics.sessionStarted(r.origin);
+      if (log().isLevelEnabled('debug')) log().debug({ session: r.id, user: r.user, client: r.client, origin: r.origin }, 'session started');
+    },
+    ended: (r, cause, by) => {
+      metrics.sessionStopped(cause);
+      if (by !== 'nas') log().info({ session: r.id, user: r.user, client: r.client, nas: r.nasKey, acct_session_id: r.acctSessionId, cause, by }, 'session ended by aaaproxy');
+      else if (log().isLevelEnabled('debug')) log().debug({ session: r.id, user: r.user, client: r.client, cause }, 'session ended');
+    },
+    refused: (reason, client) => {
+      metrics.sessionRefused(reason);
+      const suppressed = throttled(`refused|${reason}`);
+      if (suppressed !== undefined) log().warn({ reason, client, ...(suppressed ? { suppressed } : {}) }, 'session not tracked: the session table is full (sessions.max_sessions)');
+    },
+    accounting: (result) => metrics.accounting(result),
+    stopSent: (r, cause) => {
+      metrics.stop(cause, 'sent');
+      if (log().isLevelEnabled('debug')) log().debug({ session: r.id, user: r.user, cause }, 'session Stop recorded');
+    },
+    stopFailed: (r, cause, err, final) => {
+      metrics.stop(cause, final ? 'dropped' : 'retry');
+      const fields = { session: r.id, user: r.user, acct_session_id: r.acctSessionId, cause, err };
+      if (final) log().error(fields, 'session Stop could not be recorded; given up');
+      else log().warn(fields, 'session Stop could not be recorded; will retry');
+    },
+    failed: (operation, err) => {
+      metrics.error(operation);
+      const suppressed = throttled(`failed|${operation}`);
+      if (suppressed !== undefined) log().error({ operation, err, ...(suppressed ? { suppressed } : {}) }, 'session table operation failed');
+    },
+  };
+}
+
+/** The session journal: writes counted, compactions at info, failures at error (at most every 10 s). */
+export function sessionJournalObserver(log: () => Logger, metrics: SessionMetrics): JournalObserver {
+  let lastFailure = 0;
+  return {
+    flushed: (records, bytes, seconds) => {
+      metrics.journalFlushed();
+      if (log().isLevelEnabled('trace')) log().trace({ records, bytes, seconds }, 'session journal flushed');
+    },
+    compacted: (records, bytes, seconds) => {
+      metrics.journalCompacted();
+      log().info({ records, bytes, seconds }, 'session snapshot written');
+    },
+    failed: (operation, err) => {
+      metrics.journalFailed(operation);
+      const now = Date.now();
+      if (now - lastFailure < DROP_LOG_INTERVAL_MS) return;
+      lastFailure = now;
+      log().error({ operation, err }, 'session journal write failed; changes kept in memory and retried');
+    },
   };
 }

@@ -10,7 +10,7 @@ export class ValueError extends Error {
   readonly code = 'AAA_ERR_ATTRIBUTE_VALUE';
 }
 
-function ipv4ToBuffer(text: string): Buffer | undefined {
+export function ipv4ToBuffer(text: string): Buffer | undefined {
   const parts = text.split('.');
   if (parts.length !== 4) return undefined;
   const out = Buffer.alloc(4);
@@ -21,7 +21,7 @@ function ipv4ToBuffer(text: string): Buffer | undefined {
   return out;
 }
 
-function ipv6ToBuffer(text: string): Buffer | undefined {
+export function ipv6ToBuffer(text: string): Buffer | undefined {
   const halves = text.split('::');
   // RFC 4291 §2.2: "::" appears at most once and stands for one or more zero groups.
   if (halves.length > 2) return undefined;
@@ -37,7 +37,7 @@ function ipv6ToBuffer(text: string): Buffer | undefined {
   return out;
 }
 
-function bufferToIpv6(buf: Buffer): string {
+export function bufferToIpv6(buf: Buffer): string {
   const groups: string[] = [];
   for (let i = 0; i < 16; i += 2) groups.push(buf.readUInt16BE(i).toString(16));
   // Compress the longest run of zero groups (RFC 5952 §4.2).

@@ -45,6 +45,8 @@ export interface DaemonOptions {
   extraConfig?: string;
   /** YAML lines (indented 4) for `accounting.spool`, e.g. `dir: spool`; no spool when absent. */
   spool?: string;
+  /** admin.token (the session routes then want it as a bearer token). */
+  adminToken?: string;
   logLevel?: 'debug' | 'info' | 'warn';
   /** Milliseconds to wait for 'aaaproxy started'. */
   startTimeoutMs?: number;
@@ -84,6 +86,7 @@ export function configYaml(opts: {
   listenAddress?: string;
   extraConfig?: string;
   spool?: string;
+  adminToken?: string | undefined;
   logLevel?: string;
 }): string {
   const lockout = opts.lockout ?? { attempts: 3, minutes: 10 };
@@ -110,6 +113,7 @@ export function configYaml(opts: {
     'admin:',
     '  address: 127.0.0.1',
     `  port: ${opts.adminPort ?? 0}`,
+    ...(opts.adminToken ? [`  token: ${JSON.stringify(opts.adminToken)}`] : []),
     'log:',
     `  level: ${opts.logLevel ?? 'info'}`,
     '  format: json',
@@ -166,8 +170,8 @@ export interface RunningDaemon {
   stop(timeoutMs?: number): Promise<number | null>;
   /** Sends a signal (default SIGKILL) and resolves once the process is gone (no-op when it already is). */
   kill(signal?: NodeJS.Signals): Promise<void>;
-  /** An admin HTTP call. */
-  admin(method: string, path: string): Promise<{ status: number; body: string }>;
+  /** An admin HTTP call (with admin.token as the bearer token when the daemon has one, unless headers say otherwise). */
+  admin(method: string, path: string, headers?: Record<string, string>): Promise<{ status: number; body: string }>;
   /** The value of one sample in /metrics, 0 when absent. */
   metric(name: string, labels?: Record<string, string>): Promise<number>;
   /** Polls /metrics until the sample satisfies `ok`; resolves with its value. */
@@ -203,6 +207,7 @@ export async function startDaemon(t: Teardown, opts: DaemonOptions): Promise<Run
     lockout: opts.lockout,
     extraConfig: opts.extraConfig,
     spool: opts.spool,
+    adminToken: opts.adminToken,
     logLevel: opts.logLevel,
   };
   await writeFile(configPath, configYaml(configOpts));
@@ -287,8 +292,9 @@ export async function startDaemon(t: Teardown, opts: DaemonOptions): Promise<Run
   if (!adminLine) throw new Error('admin HTTP port not logged');
   const adminPort = adminLine.port as number;
 
-  const admin = async (method: string, path: string) => {
-    const res = await fetch(`http://127.0.0.1:${adminPort}${path}`, { method, signal: AbortSignal.timeout(5000) });
+  const admin = async (method: string, path: string, headers?: Record<string, string>) => {
+    const auth: Record<string, string> = opts.adminToken ? { authorization: `Bearer ${opts.adminToken}` } : {};
+    const res = await fetch(`http://127.0.0.1:${adminPort}${path}`, { method, headers: headers ?? auth, signal: AbortSignal.timeout(5000) });
     return { status: res.status, body: await res.text() };
   };
   const metric = async (name: string, labels?: Record<string, string>) => metricValue((await admin('GET', '/metrics')).body, name, labels);
