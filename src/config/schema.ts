@@ -559,7 +559,8 @@ export const AdminSchema = z
 /** The session table (README "Sessions"). */
 export const SessionsSchema = z
   .object({
-    enabled: z.boolean().default(true),
+    /** Off by default: it costs CPU on every Access-Accept (README "Sessions", "Benchmark"). */
+    enabled: z.boolean().default(false),
     /** Snapshot and journal of the live sessions; without it they are kept in memory only. */
     state_dir: z.string().min(1).optional(),
     /** This node's name, the owner of its sessions (default: the host name). */

@@ -72,7 +72,7 @@ t.test('local users: sessions through the admin HTTP and the CLI, accounting, re
   const opts = {
     users: LOCAL_USERS,
     adminToken: TOKEN,
-    extraConfig: ['sessions:', '  state_dir: sessions', '  interim_interval_seconds: 300', '  flush_ms: 50', ''].join('\n'),
+    extraConfig: ['sessions:', '  enabled: true', '  state_dir: sessions', '  interim_interval_seconds: 300', '  flush_ms: 50', ''].join('\n'),
   };
   let d = await startDaemon(t, opts);
 
@@ -180,7 +180,7 @@ t.test('local users: sessions through the admin HTTP and the CLI, accounting, re
 t.test('local accounting: a missed interim writes our Stop to the accounting log', async (t) => {
   const d = await startDaemon(t, {
     users: LOCAL_USERS,
-    extraConfig: ['sessions:', '  interim_interval_seconds: 1', '  interim_floor_seconds: 1', '  missed_interims: 2', ''].join('\n'),
+    extraConfig: ['sessions:', '  enabled: true', '  interim_interval_seconds: 1', '  interim_floor_seconds: 1', '  missed_interims: 2', ''].join('\n'),
   });
   t.match(d.logs.find((l) => l.msg?.startsWith('sessions.interim_floor_seconds is below 60')), { level: 40 }, 'a floor below 60 is warned about');
   t.equal((await auth(d, 'bert', 'bert-pw', nasAttrs('192.0.2.40', 4))).code, 'Access-Accept');
@@ -223,6 +223,7 @@ t.test('proxied to FreeRADIUS, accounting through the spool: our Stops reach the
       'routes:',
       '  - { name: all, auth: main, accounting: main }',
       'sessions:',
+      '  enabled: true',
       '  state_dir: sessions',
       '  interim_floor_seconds: 1',
       '  missed_interims: 2',

@@ -22,11 +22,11 @@ function errors(extra: string): string[] {
   return r.ok ? [] : r.errors.map(formatIssue);
 }
 
-t.test('defaults: on, in memory, no interim override, floor 60', async (t) => {
+t.test('defaults: off, in memory, no interim override, floor 60', async (t) => {
   const r = loadConfigText(FILE, BASE);
   if (!r.ok) return t.fail('valid', { errors: r.errors });
   t.same(r.config.sessions, {
-    enabled: true,
+    enabled: false,
     max_sessions: 1_000_000,
     interim_floor_seconds: 60,
     missed_interims: 3,
