@@ -118,10 +118,14 @@ static int to_sockaddr(int family, const char *address, int port, struct sockadd
   return 0;
 }
 
-static int read_string(napi_env env, napi_value v, char *buf, size_t size) {
+/* An (address string, port number) pair of JavaScript values as a sockaddr of the socket's family. */
+static int parse_address(napi_env env, sock_t *s, napi_value address_value, napi_value port_value, struct sockaddr_storage *ss, socklen_t *len) {
+  char address[INET6_ADDRSTRLEN + 1];
   size_t n = 0;
-  if (napi_get_value_string_latin1(env, v, buf, size, &n) != napi_ok) return -EINVAL;
-  return 0;
+  int32_t port = 0;
+  if (napi_get_value_string_latin1(env, address_value, address, sizeof(address), &n) != napi_ok) return -EINVAL;
+  if (napi_get_value_int32(env, port_value, &port) != napi_ok) return -EINVAL;
+  return to_sockaddr(s->family, address, port, ss, len);
 }
 
 static void flush(sock_t *s) {
@@ -330,12 +334,10 @@ static napi_value js_bind(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   sock_t *s = get_sock(env, argv[0]);
-  char address[INET6_ADDRSTRLEN + 1];
-  int32_t port = 0;
-  if (!s || read_string(env, argv[1], address, sizeof(address)) < 0 || napi_get_value_int32(env, argv[2], &port) != napi_ok) return make_int(env, -EINVAL);
+  if (!s) return make_int(env, -EBADF);
   struct sockaddr_storage ss;
   socklen_t len;
-  int r = to_sockaddr(s->family, address, port, &ss, &len);
+  int r = parse_address(env, s, argv[1], argv[2], &ss, &len);
   if (r < 0) return make_int(env, r);
   if (bind(s->fd, (struct sockaddr *)&ss, len) < 0) return make_int(env, -errno);
   len = sizeof(ss);
@@ -350,12 +352,10 @@ static napi_value js_connect(napi_env env, napi_callback_info info) {
   napi_value argv[3];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
   sock_t *s = get_sock(env, argv[0]);
-  char address[INET6_ADDRSTRLEN + 1];
-  int32_t port = 0;
-  if (!s || read_string(env, argv[1], address, sizeof(address)) < 0 || napi_get_value_int32(env, argv[2], &port) != napi_ok) return make_int(env, -EINVAL);
+  if (!s) return make_int(env, -EBADF);
   struct sockaddr_storage ss;
   socklen_t len;
-  int r = to_sockaddr(s->family, address, port, &ss, &len);
+  int r = parse_address(env, s, argv[1], argv[2], &ss, &len);
   if (r < 0) return make_int(env, r);
   if (connect(s->fd, (struct sockaddr *)&ss, len) < 0) return make_int(env, -errno);
   return make_int(env, 0);
@@ -405,10 +405,7 @@ static napi_value js_send(napi_env env, napi_callback_info info) {
   struct sockaddr_storage ss;
   socklen_t len = 0;
   if (t == napi_string) {
-    char address[INET6_ADDRSTRLEN + 1];
-    int32_t port = 0;
-    if (read_string(env, argv[2], address, sizeof(address)) < 0 || napi_get_value_int32(env, argv[3], &port) != napi_ok) return make_int(env, -EINVAL);
-    int r = to_sockaddr(s->family, address, port, &ss, &len);
+    int r = parse_address(env, s, argv[2], argv[3], &ss, &len);
     if (r < 0) return make_int(env, r);
   }
   if (s->scount == BATCH || s->sused + length > SEND_ARENA) flush(s);
