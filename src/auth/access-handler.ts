@@ -11,15 +11,9 @@ const REPLY_CODE: Record<AuthOutcome, number> = {
   challenge: Code.AccessChallenge,
 };
 
-/**
- * A reply with the role names the backend matched (LDAP role mapping), for the request log line
- * and the session table. A HandlerReply wherever one is expected.
- */
-export type AccessReply = HandlerReply & { roles?: readonly string[] };
-
-export async function handleAccessRequest(backend: AuthBackend, packet: RadiusPacket, client: RadiusClient, userName?: string): Promise<AccessReply> {
+export async function handleAccessRequest(backend: AuthBackend, packet: RadiusPacket, client: RadiusClient, userName?: string): Promise<HandlerReply> {
   const result = await backend.authenticate({ packet, secret: client.secret, clientName: client.name, ...(userName !== undefined ? { userName } : {}) });
-  const reply: AccessReply = {
+  const reply: HandlerReply = {
     code: REPLY_CODE[result.outcome],
     attributes: result.attributes,
     result: result.outcome,

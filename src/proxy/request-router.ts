@@ -51,7 +51,15 @@ export interface AccountingTargets {
  */
 export interface SessionHooks {
   /** An Access-Accept for the NAS: returns its attributes with the interim policy applied. */
-  accepted(request: RadiusPacket, reply: RawAttribute[], client: string, nasAddress: string, backend: string, upstream: string | undefined): RawAttribute[];
+  accepted(
+    request: RadiusPacket,
+    reply: RawAttribute[],
+    client: string,
+    nasAddress: string,
+    backend: string,
+    upstream: string | undefined,
+    roles: readonly string[] | undefined,
+  ): RawAttribute[];
   accounting(request: RadiusPacket, client: string, nasAddress: string, listener: string | undefined): void;
 }
 
@@ -112,7 +120,9 @@ export async function routeAccessRequest(
 
 /** An Access-Accept starts a session (and gets the interim policy); other replies pass as they are. */
 function session(sessions: SessionHooks, packet: RadiusPacket, origin: RequestOrigin, reply: HandlerReply, backend: string, upstream: string | undefined): HandlerReply {
-  if (reply.code === Code.AccessAccept) reply.attributes = sessions.accepted(packet, reply.attributes, origin.client.name, origin.peer.address, backend, upstream);
+  if (reply.code === Code.AccessAccept) {
+    reply.attributes = sessions.accepted(packet, reply.attributes, origin.client.name, origin.peer.address, backend, upstream, reply.roles);
+  }
   return reply;
 }
 

@@ -62,6 +62,8 @@ export interface HandlerReply {
   /** For the request log line: user name and why (never a password). */
   user?: string;
   reason?: string;
+  /** Role mapping rules that matched (LDAP backend): for the log line and the session. */
+  roles?: readonly string[];
 }
 
 /** Where a request arrived: the client, its source and the listener's name (for routing). */

@@ -157,7 +157,15 @@ export class SessionTable {
    * An Access-Accept on its way to the NAS: returns its attributes with the interim policy
    * applied, and queues the session. Synchronous; `reply` is never changed in place.
    */
-  accepted(request: RadiusPacket, reply: RawAttribute[], client: string, nasAddress: string, backend: string, upstream: string | undefined): RawAttribute[] {
+  accepted(
+    request: RadiusPacket,
+    reply: RawAttribute[],
+    client: string,
+    nasAddress: string,
+    backend: string,
+    upstream: string | undefined,
+    roles: readonly string[] | undefined,
+  ): RawAttribute[] {
     if (this.closed) return reply;
     const { attributes, interval } = this.interim.apply(reply);
     const req = readNasFacts(request.attributes);
@@ -188,6 +196,7 @@ export class SessionTable {
       state: acc.state,
       backend,
       upstream,
+      roles,
       sessionTimeout: acc.sessionTimeout,
       idleTimeout: acc.idleTimeout,
       terminationAction: acc.terminationAction,
@@ -620,6 +629,7 @@ function reauthPatch(old: SessionRecord, next: SessionRecord): SessionPatch {
     state: next.state,
     backend: next.backend,
     upstream: next.upstream,
+    roles: next.roles,
     framedIpAddress: next.framedIpAddress ?? old.framedIpAddress,
     lastUpdateAt: next.startedAt,
   };

@@ -42,6 +42,8 @@ export interface SessionRecord {
   readonly backend?: string | undefined;
   /** The upstream server that sent the Access-Accept (proxied logins). */
   readonly upstream?: string | undefined;
+  /** Role mapping rules that matched at login (LDAP backend), in order. */
+  readonly roles?: readonly string[] | undefined;
   /** Seconds, from the Access-Accept. */
   readonly sessionTimeout?: number | undefined;
   readonly idleTimeout?: number | undefined;

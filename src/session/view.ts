@@ -25,6 +25,7 @@ export interface SessionView {
   state: string | null;
   backend: string | null;
   upstream: string | null;
+  roles: string[];
   session_timeout: number | null;
   idle_timeout: number | null;
   termination_action: number | null;
@@ -72,6 +73,7 @@ export function sessionView(r: SessionRecord): SessionView {
     state: r.state ?? null,
     backend: r.backend ?? null,
     upstream: r.upstream ?? null,
+    roles: r.roles ? [...r.roles] : [],
     session_timeout: r.sessionTimeout ?? null,
     idle_timeout: r.idleTimeout ?? null,
     termination_action: r.terminationAction ?? null,

@@ -77,6 +77,8 @@ ldap_listeners:
     directory: corp
     tls: { mode: ldaps, cert_file: "${join(ldap.dir, 'server.pem')}", key_file: "${join(ldap.dir, 'server.key')}" }
     base_dns: ["${ldap.suffix}"]
+sessions:
+  enabled: true
 routes:
   - { realm: corp.example, strip_realm: true, auth: "ldap:corp" }
   - { realm: ad.example, auth: "ldap:corp" }
@@ -111,6 +113,13 @@ t.test('PAP accepted; role mapping: first match, VLAN and Filter-Id; continue', 
   t.notMatch(bob.stdout, /Tunnel/, 'no VLAN for bob');
   const line = await daemon.waitForLog((l) => l.msg === 'request completed' && l.user === 'bob');
   t.same(line.roles, ['staff', 'default'], 'matched roles in the debug log line');
+  let session: { user: string; roles: string[]; backend: string } | undefined;
+  for (let i = 0; i < 100 && !session; i++) {
+    const listed = JSON.parse((await daemon.admin('GET', '/sessions?user=bob%40corp.example')).body) as { sessions: { user: string; roles: string[]; backend: string }[] };
+    session = listed.sessions[0];
+    if (!session) await new Promise((r) => setTimeout(r, 20));
+  }
+  t.match(session, { user: 'bob@corp.example', backend: 'ldap:corp', roles: ['staff', 'default'] }, 'the matched roles are recorded on the session');
 });
 
 t.test('nested and dynamic groups, user attributes', async (t) => {

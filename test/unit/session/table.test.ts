@@ -112,7 +112,7 @@ async function setup(t: Test, over: Partial<SessionTableOptions> = {}, store?: M
     errors,
     failNextSends: (n: number) => (failSends = n),
     accept: async (req: RawAttribute[], reply: RawAttribute[] = [], client = 'nas-1') => {
-      const out = table.accepted(packet(Code.AccessRequest, req), reply, client, '127.0.0.1', 'local', undefined);
+      const out = table.accepted(packet(Code.AccessRequest, req), reply, client, '127.0.0.1', 'local', undefined, undefined);
       await settle();
       return out;
     },
@@ -136,7 +136,7 @@ t.test('an Access-Accept creates a session with what the NAS and the server said
   const req = request('alice@corp.example', { port: 7, station: '02-00-5E-10-00-01', extra: [text(Attr.CalledStationId, 'AP-1:corp')] });
   const reply = [ip(Attr.FramedIpAddress, '10.0.0.7'), text(Attr.Class, 'c1'), text(Attr.Class, 'c2'), text(Attr.State, 'st'), int(Attr.SessionTimeout, 3600), int(Attr.IdleTimeout, 600), int(Attr.AcctInterimInterval, 300)];
   const started = s.clock.now();
-  const out = s.table.accepted(packet(Code.AccessRequest, req), reply, 'nas-1', '127.0.0.1', 'corporate', 'radius-a');
+  const out = s.table.accepted(packet(Code.AccessRequest, req), reply, 'nas-1', '127.0.0.1', 'corporate', 'radius-a', ['staff', 'vlan-20']);
   t.equal(out, reply, 'a reply within the policy goes out as it is (the same list)');
   await s.table.idle();
   const [r] = await s.all();
@@ -159,6 +159,7 @@ t.test('an Access-Accept creates a session with what the NAS and the server said
     state: Buffer.from('st').toString('hex'),
     backend: 'corporate',
     upstream: 'radius-a',
+    roles: ['staff', 'vlan-20'],
     sessionTimeout: 3600,
     idleTimeout: 600,
     interimInterval: 300,
