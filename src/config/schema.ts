@@ -70,6 +70,8 @@ export const ClientSchema = z
     require_message_authenticator: Tristate.default('auto'),
     /** BlastRADIUS: drop Access-Request with Proxy-State but without Message-Authenticator. */
     limit_proxy_state: Tristate.default('auto'),
+    /** Where this NAS takes Disconnect/CoA requests (RFC 5176); default dynauth.nas_port. */
+    dynauth_port: Port.optional(),
   })
   .strict();
 
@@ -349,7 +351,12 @@ export const LdapDirectorySchema = z
     backup_bind_password: z.string().min(1).optional(),
     base_dn: z.string().min(1),
     /** `{user}` is replaced by the escaped name (RFC 4515 §3). Default (uid={user}), or for AD (&(objectClass=user)(sAMAccountName={user})). */
-    user_filter: z.string().includes('{user}', { message: 'must contain {user}' }).optional(),
+    user_filter: z
+      .string()
+      // `<username>` is the spelling some admin guides use for the placeholder.
+      .transform((f) => f.replaceAll('<username>', '{user}'))
+      .refine((f) => f.includes('{user}'), { message: 'must contain {user} (or <username>)' })
+      .optional(),
     /** Search `DOMAIN\user` and `user@domain` as `user` (default: on for active-directory). */
     strip_domain: z.boolean().optional(),
     groups: LdapGroupsSchema.prefault({}),
@@ -587,6 +594,44 @@ export const SessionsSchema = z
     }
   });
 
+/** Dynamic authorization, RFC 5176 (README "Dynamic authorization (Disconnect/CoA)"). */
+export const DynauthSchema = z
+  .object({
+    /** UDP listeners for Disconnect-Request and CoA-Request (RFC 5176 §3: port 3799). */
+    listeners: z
+      .array(
+        z
+          .object({
+            address: IpAddress,
+            port: Port.default(3799),
+            receive_buffer_bytes: z.number().int().min(65536).default(1024 * 1024),
+          })
+          .strict(),
+      )
+      .min(1),
+    /** Who may send them (usually the upstream RADIUS servers), each with its secret. */
+    clients: z
+      .array(
+        z
+          .object({
+            name: z.string().min(1),
+            address: Cidr,
+            secret: z.string().min(1, 'must not be empty'),
+          })
+          .strict(),
+      )
+      .min(1),
+    /** The NAS's dynauth port, unless its clients entry says dynauth_port. */
+    nas_port: Port.default(3799),
+    /** Seconds to wait for the NAS's ACK/NAK before retransmitting. */
+    timeout_seconds: z.number().positive().max(60).default(3),
+    /** Retransmissions to a silent NAS before the requester gets a NAK (506). */
+    retries: z.number().int().min(0).max(10).default(2),
+    /** RFC 5176 §3.5: a request whose Event-Timestamp is further off than this is discarded. */
+    event_timestamp_window_seconds: z.number().int().min(1).max(86400).default(300),
+  })
+  .strict();
+
 export const LogSchema = z
   .object({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
@@ -621,6 +666,7 @@ const ConfigBase = z
     ldap_listeners: z.array(LdapListenerSchema).default([]),
     admin: AdminSchema.default({ enabled: true, address: '127.0.0.1', port: 9812 }),
     sessions: SessionsSchema.prefault({}),
+    dynauth: DynauthSchema.optional(),
     log: LogSchema.default({ level: 'info', format: 'auto' }),
   })
   .strict();
@@ -665,6 +711,8 @@ function checkWholeConfig(c: z.output<typeof ConfigBase>, ctx: z.RefinementCtx):
 
   checkUpstreams(c, ctx);
   checkLdapListeners(c, ctx);
+  // Dynamic authorization finds the NAS through the session table.
+  if (c.dynauth && !c.sessions.enabled) ctx.addIssue({ code: 'custom', path: ['dynauth'], message: 'needs sessions.enabled: true (the session table says which NAS holds a session)' });
 
   const admin = c.admin;
   if (admin.enabled && admin.port !== 0) {
@@ -745,4 +793,5 @@ export type LdapListenerConfig = z.infer<typeof LdapListenerSchema>;
 export type ListenerConfig = z.infer<typeof ListenerSchema>;
 export type ClientConfig = z.infer<typeof ClientSchema>;
 export type SessionsConfig = z.infer<typeof SessionsSchema>;
+export type DynauthConfig = z.infer<typeof DynauthSchema>;
 export type Tristate = z.infer<typeof Tristate>;

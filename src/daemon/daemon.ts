@@ -43,6 +43,10 @@ import { SessionError } from '../session/errors.js';
 import { ACCOUNTING_RESULTS } from '../session/table.js';
 import { END_CAUSES, type EndCause, type SessionRecord } from '../session/types.js';
 import type { RawAttribute } from '../radius/packet.js';
+import { DynauthServices } from './dynauth.js';
+import { dynauthObserver } from './observer.js';
+import { DynauthMetrics } from '../observability/dynauth-metrics.js';
+import { DYNAUTH_DROP_REASONS, DYNAUTH_RESULTS, NAS_RESULTS } from '../dynauth/errors.js';
 
 export { StartupError };
 
@@ -74,6 +78,7 @@ interface Parts {
   forwarder: AccountingForwarder | undefined;
   sessionMetrics: SessionMetrics;
   sessions: SessionServices | undefined;
+  dynauth?: DynauthServices | undefined;
   certs: CertificateWatch;
 }
 
@@ -185,6 +190,23 @@ export class Daemon {
         parts.sessions = sessions;
         daemon.logSessionStart(sessions);
       }
+      // After the table it looks sessions up in (the schema requires sessions.enabled).
+      if (config.dynauth && sessions) {
+        const metricsD = new DynauthMetrics(metrics.registry, DYNAUTH_RESULTS, NAS_RESULTS, DYNAUTH_DROP_REASONS);
+        const d = config.duplicates;
+        try {
+          parts.dynauth = await DynauthServices.open(config.dynauth, () => daemon.config, sessions.table, dynauthObserver(() => daemon.log, metricsD), {
+            windowMs: d.window_seconds * 1000,
+            maxEntries: d.max_entries,
+          });
+        } catch (err) {
+          throw new StartupError('AAA_ERR_BIND_FAILED', [{ file: configPath, line: 0, column: 0, key: 'dynauth.listeners', message: `cannot bind: ${(err as Error).message}` }]);
+        }
+        for (const b of parts.dynauth.bound) log.info({ type: 'dynauth', address: b.address, port: b.port }, 'listening');
+        // RFC 5176: a session aaaproxy ends itself is ended at its NAS too.
+        const dyn = parts.dynauth;
+        sessions.table.onExpired((record) => dyn.disconnectEnded(record));
+      }
       // LDAP first: a RADIUS route to ldap:NAME needs its backend from the first packet.
       await ldap.start(config, dict);
       daemon.routing = { ...daemon.routing, ldap: ldap.backends };
@@ -222,6 +244,12 @@ export class Daemon {
   /** The session table, for the admin routes (undefined when sessions are off). */
   get sessionTable(): SessionServices['table'] | undefined {
     return this.parts.sessions?.table;
+  }
+
+  /** Disconnect-Request to a session's NAS (admin routes); undefined without a dynauth section. */
+  get disconnectSession(): ((record: SessionRecord) => ReturnType<DynauthServices['disconnectSession']>) | undefined {
+    const d = this.parts.dynauth;
+    return d ? (record) => d.disconnectSession(record) : undefined;
   }
 
   /** As the admin endpoint was started with (`admin` changes only on restart). */
@@ -356,7 +384,7 @@ export class Daemon {
     const p = await prepare(this.configPath, this.parts.dict);
     if (!p.ok) return fail(p.errors);
     const next = p.prepared.config;
-    const restartOnly = ['admin', 'dictionaries', 'duplicates'].filter(
+    const restartOnly = ['admin', 'dictionaries', 'duplicates', 'dynauth'].filter(
       (k) => JSON.stringify(next[k as keyof Config]) !== JSON.stringify(this.config[k as keyof Config]),
     );
     if (JSON.stringify(next.accounting.spool) !== JSON.stringify(this.config.accounting.spool)) restartOnly.push('accounting.spool');
@@ -447,6 +475,8 @@ export class Daemon {
       await Promise.all([...this.listeners.values()].map((l) => l.endpoint.close()));
       this.listeners.clear();
       await this.admin?.close();
+      // Requests in flight finish (their Disconnect-ACKs end sessions), before the table closes.
+      await this.parts.dynauth?.close();
       // Its last Stops go to the accounting log or the spool, so it closes before them.
       await this.parts.sessions?.close();
       await this.accountingLog.close();

@@ -147,6 +147,10 @@ export class LdapServices {
   /** Builds the new set and opens new listeners; nothing in use changes. Throws after undoing itself. */
   async stage(config: Config, dict: Dictionary): Promise<StagedLdap> {
     const { directories, created, retired } = buildLdapDirectories(config, this.observerFor, this.directories);
+    for (const d of config.ldap_directories) {
+      // An explicit choice (issue: validation is on by default), and one to see in the logs.
+      if (!d.tls.reject_unauthorized) this.log().warn({ directory: d.name }, 'LDAP directory: TLS certificate validation is OFF (tls.reject_unauthorized: false)');
+    }
     const backends = buildLdapBackends(config, dict, directories);
     const keep: StagedLdap['keep'] = [];
     const opened: StagedLdap['opened'] = [];

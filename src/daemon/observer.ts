@@ -25,6 +25,9 @@ import { ChallengeMetrics } from '../observability/challenge-metrics.js';
 import type { SessionObserver } from '../session/table.js';
 import type { JournalObserver } from '../session/journal.js';
 import type { SessionMetrics } from '../observability/session-metrics.js';
+import type { DynauthMetrics } from '../observability/dynauth-metrics.js';
+import type { DynauthObserver } from '../dynauth/server.js';
+import type { NasClientObserver } from '../dynauth/nas-client.js';
 
 /** At most one log line per (reason, source address) in this interval; the rest are counted. */
 const DROP_LOG_INTERVAL_MS = 10_000;
@@ -80,8 +83,7 @@ export class DaemonObserver implements FrontObserver, LocalAuthObserver, Account
     if (reply.result === 'reject') {
       this.log.info({ client, user: reply.user, reason: reply.reason }, 'access rejected');
     } else if (this.log.isLevelEnabled('debug')) {
-      // Role mapping (LDAP backend) puts the matched roles on the reply (auth/access-handler.ts).
-      const roles = (reply as { roles?: readonly string[] }).roles;
+      const roles = reply.roles;
       this.log.debug({ client, code: codeName(code), result: reply.result, user: reply.user, reason: reply.reason, ...(roles ? { roles } : {}) }, 'request completed');
     }
   }
@@ -147,7 +149,7 @@ export class DaemonObserver implements FrontObserver, LocalAuthObserver, Account
 /** The spool's events: commits counted, damage and failures logged loudly. */
 export function spoolObserver(log: () => Logger, metrics: SpoolMetrics): SpoolObserver {
   return {
-    committed: () => metrics.committed(),
+    committed: (_records, seconds) => metrics.committed(seconds),
     corrupt: (segment, offset, bytes) => {
       metrics.corruptRegion();
       log().error({ segment, offset, bytes }, 'accounting spool: damaged bytes skipped');
@@ -340,6 +342,38 @@ export function sessionJournalObserver(log: () => Logger, metrics: SessionMetric
       if (now - lastFailure < DROP_LOG_INTERVAL_MS) return;
       lastFailure = now;
       log().error({ operation, err }, 'session journal write failed; changes kept in memory and retried');
+    },
+  };
+}
+
+/** Dynamic authorization (RFC 5176): every answer at info (they are rare and change sessions), drops throttled per reason and source. */
+export function dynauthObserver(log: () => Logger, metrics: DynauthMetrics): DynauthObserver & NasClientObserver {
+  const last = new Map<string, number>();
+  return {
+    dropped: (reason, peer, client) => {
+      metrics.drop(reason);
+      const key = `${reason}|${peer.address}`;
+      const now = Date.now();
+      if ((last.get(key) ?? -Infinity) > now - DROP_LOG_INTERVAL_MS) return;
+      if (last.size >= MAX_DROP_LOG_KEYS) last.clear();
+      last.set(key, now);
+      log().warn({ reason, peer: `${peer.address}:${peer.port}`, client }, 'dynauth request dropped');
+    },
+    answered: (type, result, client, d) => {
+      metrics.answered(type, result);
+      log().info({ type, result, client, user: d.user, sessions: d.sessions, nases: d.nases }, 'dynauth request answered');
+    },
+    nasAnswered: (type, result, target, sessions) => {
+      metrics.nasAnswered(type, result);
+      const fields = { type, result, client: target?.client ?? sessions[0]?.client, nas: target ? `${target.address}:${target.port}` : undefined, sessions: sessions.map((s) => s.id) };
+      if (result === 'ack') log().info(fields, 'dynauth request acknowledged by the NAS');
+      else log().warn(fields, 'dynauth request not acknowledged by the NAS');
+    },
+    duplicate: () => metrics.duplicate(),
+    failed: (err) => log().error({ err }, 'dynauth request failed'),
+    badReply: (target, reason) => log().warn({ client: target.client, nas: `${target.address}:${target.port}`, reason }, 'dynauth reply from the NAS dropped'),
+    retransmitted: (target, attempt) => {
+      if (log().isLevelEnabled('debug')) log().debug({ client: target.client, nas: `${target.address}:${target.port}`, attempt }, 'dynauth request retransmitted to the NAS');
     },
   };
 }

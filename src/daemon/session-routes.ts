@@ -4,13 +4,16 @@
  *
  *   GET    /sessions?user=&nas=&client=&ip=&mac=&acct_session_id=&acct_multi_session_id=&limit=
  *   GET    /sessions/ID
- *   DELETE /sessions/ID, DELETE /sessions?user=...   501: needs dynamic authorization (not built yet)
+ *   DELETE /sessions/ID, POST /sessions/ID/disconnect, DELETE /sessions?user=...
+ *          a Disconnect-Request to the NAS (RFC 5176); 501 without a dynauth section
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AdminServer } from '../observability/admin-http.js';
 import type { SessionQuery, SessionRecord } from '../session/types.js';
 import { sessionView } from '../session/view.js';
+import type { NasOutcome } from '../dynauth/identify.js';
+import { Attr } from '../radius/attribute-types.js';
 
 export interface SessionAdminView {
   find(query: SessionQuery): Promise<SessionRecord[]>;
@@ -21,6 +24,8 @@ export interface SessionRoutesSource {
   /** Undefined when sessions are off. */
   readonly sessionTable: SessionAdminView | undefined;
   readonly adminToken: string | undefined;
+  /** Sends the session's NAS a Disconnect-Request, closes the session on its ACK; undefined without dynauth. */
+  readonly disconnectSession?: ((record: SessionRecord) => Promise<NasOutcome>) | undefined;
 }
 
 const DEFAULT_LIMIT = 1000;
@@ -53,7 +58,18 @@ function authorized(req: IncomingMessage, token: string | undefined): boolean {
   return timingSafeEqual(digest(m?.[1] ?? ''), digest(token)) && m !== null;
 }
 
-export const DYNAUTH_MISSING = 'needs dynamic authorization (not built yet)';
+export const DYNAUTH_MISSING = 'needs dynamic authorization (a dynauth section in the config)';
+
+/** What the NAS did, as JSON; the HTTP status: 200 ACK, 409 NAK, 504 no answer, 502 NAS not configured. */
+function outcomeJson(id: string, o: NasOutcome): { status: number; body: Record<string, unknown> } {
+  if (o.kind === 'ack') return { status: 200, body: { id, result: 'ack' } };
+  if (o.kind === 'nak') {
+    const cause = o.attributes.find((a) => a.type === Attr.ErrorCause);
+    return { status: 409, body: { id, result: 'nak', error_cause: cause?.value.length === 4 ? cause.value.readUInt32BE(0) : null } };
+  }
+  if (o.kind === 'timeout') return { status: 504, body: { id, result: 'timeout', error: 'the NAS did not answer' } };
+  return { status: 502, body: { id, result: 'not_routable', error: "the session's NAS is not a configured client" } };
+}
 
 export function registerSessionRoutes(admin: AdminServer, source: SessionRoutesSource): void {
   /** Runs the handler once the caller is authorized and sessions are on. */
@@ -88,11 +104,31 @@ export function registerSessionRoutes(admin: AdminServer, source: SessionRoutesS
       json(res, 200, sessionView(r));
     }),
   );
-  // Ending a session means telling its NAS: RFC 5176 Disconnect-Request, which is not built yet.
-  const notYet = guarded((_table, _req, res) => json(res, 501, { error: DYNAUTH_MISSING }));
-  admin.addRoute('DELETE', /^\/sessions\/?$/, notYet);
-  admin.addRoute('DELETE', /^\/sessions\/([^/]+)$/, notYet);
-  admin.addRoute('POST', /^\/sessions\/([^/]+)\/disconnect$/, notYet);
+  // Ending a session means telling its NAS: an RFC 5176 Disconnect-Request.
+  const disconnectOne = guarded(async (table, _req, res, m) => {
+    const disconnect = source.disconnectSession;
+    if (!disconnect) return json(res, 501, { error: DYNAUTH_MISSING });
+    const id = decodeURIComponent(m[1]!);
+    const r = await table.get(id);
+    if (!r) return json(res, 404, { error: `no session ${id}` });
+    const { status, body } = outcomeJson(id, await disconnect(r));
+    json(res, status, body);
+  });
+  admin.addRoute('DELETE', /^\/sessions\/([^/]+)$/, disconnectOne);
+  admin.addRoute('POST', /^\/sessions\/([^/]+)\/disconnect$/, disconnectOne);
+  admin.addRoute(
+    'DELETE',
+    /^\/sessions\/?$/,
+    guarded(async (table, req, res) => {
+      const disconnect = source.disconnectSession;
+      if (!disconnect) return json(res, 501, { error: DYNAUTH_MISSING });
+      const user = new URL(req.url ?? '/', 'http://admin.invalid').searchParams.get('user');
+      if (!user) return json(res, 400, { error: 'DELETE /sessions needs ?user=NAME' });
+      const found = await table.find({ user });
+      const results = await Promise.all(found.map(async (r) => outcomeJson(r.id, await disconnect(r)).body));
+      json(res, 200, { count: results.length, acked: results.filter((x) => x['result'] === 'ack').length, results });
+    }),
+  );
 }
 
 function parseQuery(url: string): { query: SessionQuery; limit: number } | { error: string } {

@@ -1,5 +1,5 @@
 /** Metrics of the accounting spool and its delivery upstream, in the daemon's registry. */
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import { HotCounter } from './hot-metrics.js';
 
 export interface SpoolSample {
@@ -16,6 +16,7 @@ export class SpoolMetrics {
   private readonly deferred: Counter<'pool' | 'reason'>;
   private readonly corrupt: Counter;
   private readonly commits: Counter;
+  private readonly commitSeconds: Histogram;
 
   constructor(registry: Registry) {
     const registers = [registry];
@@ -34,7 +35,13 @@ export class SpoolMetrics {
       registers,
     });
     this.corrupt = new Counter({ name: 'aaaproxy_spool_corrupt_regions_total', help: 'Damaged stretches skipped when the spool was read.', registers });
-    this.commits = new Counter({ name: 'aaaproxy_spool_commits_total', help: 'Group commits (write + fdatasync) of the spool.', registers });
+    this.commits = new Counter({ name: 'aaaproxy_spool_commits_total', help: 'Group commits (one durable write each) of the spool.', registers });
+    this.commitSeconds = new Histogram({
+      name: 'aaaproxy_spool_commit_seconds',
+      help: 'How long a group commit took, from its start to the durable write (the disk part of an Accounting-Response).',
+      buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5],
+      registers,
+    });
   }
 
   sample(s: SpoolSample, now = Date.now()): void {
@@ -55,7 +62,8 @@ export class SpoolMetrics {
     this.corrupt.inc();
   }
 
-  committed(): void {
+  committed(seconds: number): void {
     this.commits.inc();
+    this.commitSeconds.observe(seconds);
   }
 }

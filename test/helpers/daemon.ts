@@ -43,6 +43,8 @@ export interface DaemonOptions {
   lockout?: { attempts: number; minutes: number };
   /** Extra top-level YAML appended to the config (e.g. `duplicates: {...}`). */
   extraConfig?: string;
+  /** Extra keys of the loopback clients entry, one `key: value` a line (e.g. `dynauth_port: 3799`). */
+  clientExtra?: string;
   /** YAML lines (indented 4) for `accounting.spool`, e.g. `dir: spool`; no spool when absent. */
   spool?: string;
   /** admin.token (the session routes then want it as a bearer token). */
@@ -85,6 +87,7 @@ export function configYaml(opts: {
   adminPort?: number;
   listenAddress?: string;
   extraConfig?: string;
+  clientExtra?: string | undefined;
   spool?: string;
   adminToken?: string | undefined;
   logLevel?: string;
@@ -102,6 +105,7 @@ export function configYaml(opts: {
     `    secret: ${JSON.stringify(opts.secret ?? DEFAULT_SECRET)}`,
     `    require_message_authenticator: ${opts.requireMessageAuthenticator ?? 'no'}`,
     `    limit_proxy_state: ${opts.limitProxyState ?? 'no'}`,
+    ...(opts.clientExtra ? opts.clientExtra.split('\n').map((l) => `    ${l}`) : []),
     'local_users:',
     '  file: users.yaml',
     `  lockout: { attempts: ${lockout.attempts}, minutes: ${lockout.minutes} }`,
@@ -206,6 +210,7 @@ export async function startDaemon(t: Teardown, opts: DaemonOptions): Promise<Run
     limitProxyState: opts.limitProxyState,
     lockout: opts.lockout,
     extraConfig: opts.extraConfig,
+    clientExtra: opts.clientExtra,
     spool: opts.spool,
     adminToken: opts.adminToken,
     logLevel: opts.logLevel,
@@ -358,7 +363,16 @@ export async function startDaemon(t: Teardown, opts: DaemonOptions): Promise<Run
   return d;
 }
 
-export type ReplyCode = 'Access-Accept' | 'Access-Reject' | 'Access-Challenge' | 'Accounting-Response' | 'timeout';
+export type ReplyCode =
+  | 'Access-Accept'
+  | 'Access-Reject'
+  | 'Access-Challenge'
+  | 'Accounting-Response'
+  | 'Disconnect-ACK'
+  | 'Disconnect-NAK'
+  | 'CoA-ACK'
+  | 'CoA-NAK'
+  | 'timeout';
 
 export interface RadclientResult {
   code: ReplyCode;
@@ -379,7 +393,7 @@ export function radclient(args: {
   port: number;
   host?: string | undefined;
   secret: string;
-  type: 'auth' | 'acct' | 'status';
+  type: 'auth' | 'acct' | 'status' | 'disconnect' | 'coa';
   attrs: string;
   retries?: number;
   timeout?: number;

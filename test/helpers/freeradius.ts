@@ -200,6 +200,13 @@ export interface FreeRadiusOptions {
   listenAddress?: string;
   /** Put before the server's command line, e.g. `['ip', 'netns', 'exec', NS]` (must exec, not fork). */
   commandPrefix?: string[];
+  /**
+   * Acts as a NAS's dynamic-authorization server (RFC 5176): a `listen { type = coa }` on a free
+   * port (coaPort) whose `recv-coa` (Disconnect-Request and CoA-Request alike) runs this unlang
+   * after logging the request (coaRecords); the section's result decides ACK (ok, updated) or
+   * NAK (reject, with `update reply { &Error-Cause := ... }` for the cause). Empty: ACK all.
+   */
+  coa?: string;
 }
 
 /** A line of one of the linelog files, split into its `Name=value` fields. */
@@ -226,6 +233,10 @@ export interface RunningFreeRadius {
   /** One line per Accounting-Request received (tab-separated `Name=value` fields). */
   accountingLines(): Promise<string[]>;
   accountingRecords(): Promise<LoggedRequest[]>;
+  /** With `coa`: the port of the coa listener (0 otherwise). */
+  coaPort: number;
+  /** With `coa`: one line per Disconnect-Request/CoA-Request received. */
+  coaRecords(): Promise<LoggedRequest[]>;
   /** One line per Access-Request received by the outer server (each EAP round counts). */
   authLines(): Promise<string[]>;
   authRecords(): Promise<LoggedRequest[]>;
@@ -268,7 +279,7 @@ function linelogFormat(fields: string[], extra: string[] = []): string {
   return parts.join('\t');
 }
 
-function renderConfig(dir: string, certs: TestCerts, o: FreeRadiusOptions, authPort: number, acctPort: number): Record<string, string> {
+function renderConfig(dir: string, certs: TestCerts, o: FreeRadiusOptions, authPort: number, acctPort: number, coaPort = 0): Record<string, string> {
   const clients = o.clients ?? [{ address: '127.0.0.1', secret: o.secret ?? UPSTREAM_SECRET, requireMessageAuthenticator: o.requireMessageAuthenticator ?? false }];
   const clientsConf = clients
     .map(
@@ -371,6 +382,11 @@ modules {
 		permissions = 0600
 		format = "${linelogFormat(ACCT_FIELDS, ['Event-Timestamp=%{integer:Event-Timestamp}'])}"
 	}
+	linelog log_coa {
+		filename = ${dir}/coa.log
+		permissions = 0600
+		format = "Packet-Type=%{Packet-Type}\tMessage-Authenticator=%{hex:Message-Authenticator}\t${linelogFormat(['User-Name', 'Acct-Session-Id', 'Filter-Id', 'Packet-Src-IP-Address'])}"
+	}
 	linelog log_status {
 		filename = ${dir}/status.log
 		permissions = 0600
@@ -430,6 +446,24 @@ modules {
 instantiate {
 }
 
+${o.coa === undefined ? '' : `listen {
+	type = coa
+	ipaddr = ${o.listenAddress ?? '127.0.0.1'}
+	port = ${coaPort}
+	virtual_server = coa
+}
+
+server coa {
+	recv-coa {
+		log_coa
+${o.coa}
+		ok
+	}
+	send-coa {
+		ok
+	}
+}
+`}
 server default {
 	listen {
 		type = auth
@@ -635,10 +669,12 @@ export async function startFreeRadius(t: Teardown, opts: FreeRadiusOptions): Pro
 
   let authPort = opts.authPort ?? 0;
   let acctPort = opts.acctPort ?? 0;
+  let coaPort = 0;
   const pickPorts = opts.authPort === undefined || opts.acctPort === undefined;
 
   const writeConfig = async () => {
-    for (const [file, text] of Object.entries(renderConfig(dir, certs, opts, authPort, acctPort))) await writeFile(join(dir, file), text);
+    if (opts.coa !== undefined && coaPort === 0) coaPort = await freeUdpPort();
+    for (const [file, text] of Object.entries(renderConfig(dir, certs, opts, authPort, acctPort, coaPort))) await writeFile(join(dir, file), text);
   };
 
   /** Spawns once; resolves when ready, rejects with the reason (bindFailed marks EADDRINUSE). */
@@ -772,6 +808,10 @@ export async function startFreeRadius(t: Teardown, opts: FreeRadiusOptions): Pro
     },
     accountingLines: () => readLines(join(dir, 'accounting.log')),
     accountingRecords: async () => (await readLines(join(dir, 'accounting.log'))).map(parseLine),
+    get coaPort() {
+      return coaPort;
+    },
+    coaRecords: async () => (await readLines(join(dir, 'coa.log'))).map(parseLine),
     authLines: () => readLines(join(dir, 'auth.log')),
     authRecords: async () => (await readLines(join(dir, 'auth.log'))).map(parseLine),
     statusLines: async () => (await readLines(join(dir, 'status.log'))).filter((l) => !l.includes(`NAS-Identifier=${STARTUP_PROBE}\t`)),

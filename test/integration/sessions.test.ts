@@ -5,7 +5,7 @@
  *  1. Local users, local accounting log: an Access-Accept (with the interim override) creates a
  *     session seen through the admin HTTP (bearer token) and `aaaproxy sessions list|show`;
  *     Start binds it, Interim-Update refreshes it; the daemon restarted (SIGTERM, then SIGKILL)
- *     keeps it; Stop closes it; Accounting-On closes one NAS's sessions; disconnect is 501.
+ *     keeps it; Stop closes it; Accounting-On closes one NAS's sessions; disconnect is 501 without dynauth.
  *  2. Local accounting: a missed interim writes our Stop into the accounting log.
  *  3. Proxied to FreeRADIUS, accounting through the spool: a missed interim reaches FreeRADIUS
  *     as a Stop with Acct-Terminate-Cause Lost-Service, Session-Timeout as one with
@@ -101,7 +101,7 @@ t.test('local users: sessions through the admin HTTP and the CLI, accounting, re
   t.equal((JSON.parse(one.body) as SessionJson).id, s!.id, 'GET /sessions/ID');
   t.equal((await d.admin('GET', '/sessions/no-such-session')).status, 404);
   const del = await d.admin('DELETE', `/sessions/${s!.id}`);
-  t.same([del.status, JSON.parse(del.body)], [501, { error: 'needs dynamic authorization (not built yet)' }], 'disconnect: 501 until dynauth exists');
+  t.same([del.status, JSON.parse(del.body)], [501, { error: 'needs dynamic authorization (a dynauth section in the config)' }], 'disconnect: 501 without dynauth');
 
   await t.test('aaaproxy sessions list|show', async (t) => {
     const cli = await d.cliConfig();

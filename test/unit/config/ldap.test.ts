@@ -192,3 +192,12 @@ roles:
   t.match(byKey.get('ldap_directories[0].roles[0].reply.Session-Timeout[1]'), { line: 16 });
   t.equal(issues.length, 5, issues.map((i) => `${i.key}: ${i.message}`).join('\n'));
 });
+
+t.test('user_filter: <username> is the same placeholder as {user}; a filter without one is refused', async (t) => {
+  const r = loadConfigText('x.yaml', dir('user_filter: "(&(objectClass=person)(cn=<username>))"'));
+  t.ok(r.ok, JSON.stringify(r.ok ? '' : r.errors));
+  if (r.ok) t.equal(r.config.ldap_directories[0]!.user_filter, '(&(objectClass=person)(cn={user}))');
+  const none = loadConfigText('x.yaml', dir('user_filter: "(cn=admin)"'));
+  t.notOk(none.ok);
+  if (!none.ok) t.match(none.errors[0]!.message, /must contain \{user\} \(or <username>\)/);
+});
