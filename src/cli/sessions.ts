@@ -4,10 +4,15 @@ import { formatIssue } from '../config/yaml-loader.js';
 import type { SessionView } from '../session/view.js';
 import { DEFAULT_CONFIG, parseCommand } from './args.js';
 
-const USAGE = `Usage: aaaproxy sessions <list|show> [ID] [options]
+const USAGE = `Usage: aaaproxy sessions <list|show|disconnect> [ID] [options]
 
-  list        live sessions of the running daemon (filters are ANDed)
-  show ID     one session in full
+  list                  live sessions of the running daemon (filters are ANDed)
+  show ID               one session in full
+  disconnect ID         send the session's NAS a Disconnect-Request (RFC 5176); the session
+                        is closed when the NAS acknowledges it (needs a dynauth section)
+  disconnect --user N   the same for every session of user N
+
+Exit status of disconnect: 0 when every NAS acknowledged, 1 otherwise (NAK, no answer).
 
 The daemon is reached on its admin endpoint: the config's admin.address and admin.port, or
 --address and --port. A bearer token (admin.token) comes from --token, $AAAPROXY_ADMIN_TOKEN
@@ -75,8 +80,24 @@ export async function runSessions(argv: string[]): Promise<number> {
         else printOne(body as SessionView);
         return 0;
       }
+      case 'disconnect': {
+        const user = args.values['user'];
+        if ((id === undefined) === (typeof user !== 'string')) throw new UsageError('sessions disconnect needs a session ID or --user NAME (one of them)');
+        const body = (
+          id !== undefined
+            ? await call(endpoint, `/sessions/${encodeURIComponent(id)}/disconnect`, 'POST', true)
+            : await call(endpoint, `/sessions?user=${encodeURIComponent(user as string)}`, 'DELETE')
+        ) as DisconnectResult | { count: number; acked: number; results: DisconnectResult[] };
+        if (asJson) process.stdout.write(JSON.stringify(body, null, 2) + '\n');
+        const results = 'results' in body ? body.results : [body];
+        if (!asJson) {
+          for (const r of results) process.stdout.write(`${r.id}: ${describeDisconnect(r)}\n`);
+          if ('results' in body) process.stdout.write(`${body.acked} of ${body.count} acknowledged\n`);
+        }
+        return results.every((r) => r.result === 'ack') ? 0 : 1;
+      }
       default:
-        throw new UsageError(sub ? `unknown sessions command '${sub}'` : 'sessions needs a command: list or show');
+        throw new UsageError(sub ? `unknown sessions command '${sub}'` : 'sessions needs a command: list, show or disconnect');
     }
   } catch (err) {
     if (err instanceof UsageError) {
@@ -119,10 +140,29 @@ async function resolveEndpoint(values: Record<string, unknown>): Promise<Endpoin
   return { base: `http://${host}:${port}`, token: (values['token'] as string | undefined) ?? envToken ?? configToken };
 }
 
-async function call(endpoint: Endpoint, path: string): Promise<unknown> {
+/** A Disconnect's outcome as the admin endpoint reports it (daemon/session-routes.ts). */
+interface DisconnectResult {
+  id: string;
+  result: 'ack' | 'nak' | 'timeout' | string;
+  error_cause?: number | null;
+  error?: string;
+}
+
+function describeDisconnect(r: DisconnectResult): string {
+  if (r.result === 'ack') return 'acknowledged by the NAS; the session is closed';
+  if (r.result === 'nak') return `refused by the NAS${r.error_cause ? ` (Error-Cause ${r.error_cause})` : ''}`;
+  return r.error ?? r.result;
+}
+
+/**
+ * `outcome`: an HTTP error status whose body is still an answer (a Disconnect the NAS refused
+ * or did not answer: 409, 504) is returned, not thrown.
+ */
+async function call(endpoint: Endpoint, path: string, method = 'GET', outcome = false): Promise<unknown> {
   let res: Response;
   try {
     res = await fetch(`${endpoint.base}${path}`, {
+      method,
       headers: endpoint.token ? { authorization: `Bearer ${endpoint.token}` } : {},
       signal: AbortSignal.timeout(10_000),
     });
@@ -136,7 +176,7 @@ async function call(endpoint: Endpoint, path: string): Promise<unknown> {
   } catch {
     throw new DaemonError(`${endpoint.base}${path} answered ${res.status}: ${text.trim()}`);
   }
-  if (!res.ok) throw new DaemonError(`${(body as { error?: string }).error ?? `answered ${res.status}`}`);
+  if (!res.ok && !(outcome && (res.status === 409 || res.status === 504))) throw new DaemonError(`${(body as { error?: string }).error ?? `answered ${res.status}`}`);
   return body;
 }
 

@@ -14,7 +14,7 @@ import { Attr } from '../../src/radius/attribute-types.js';
 import { Code } from '../../src/radius/codes.js';
 import { encodeRequest, encodeResponse, verifyRequest } from '../../src/radius/message.js';
 import { decodePacket, findAttribute, type RadiusPacket } from '../../src/radius/packet.js';
-import { DEFAULT_SECRET, radclient, startDaemon, type RunningDaemon, type Teardown } from '../helpers/daemon.js';
+import { aaaproxyCli, DEFAULT_SECRET, radclient, startDaemon, type RunningDaemon, type Teardown } from '../helpers/daemon.js';
 import { startFreeRadius } from '../helpers/freeradius.js';
 import { UdpPeer } from '../helpers/udp.js';
 
@@ -171,6 +171,24 @@ t.test('Disconnect and CoA through aaaproxy to the NAS that holds the session', 
     const silent = await d.admin('POST', `/sessions/${carol!.id}/disconnect`);
     t.equal(silent.status, 504, 'a silent NAS: 504');
     t.equal((await d.admin('DELETE', '/sessions/nope')).status, 404);
+  });
+
+  t.test('aaaproxy sessions disconnect: by ID and by user, exit status from the NAS answers', async (t) => {
+    const cli = await d.cliConfig();
+    const [bert] = (await sessionsOf(d, 'bert')) as { id: string }[];
+    const nak = await aaaproxyCli(['sessions', 'disconnect', bert!.id, '-c', cli]);
+    t.equal(nak.code, 1, 'a NAK: exit 1');
+    t.match(nak.stdout, `${bert!.id}: refused by the NAS (Error-Cause 504)`);
+    await login(d, 'alice', 5);
+    await sleep(200);
+    const byUser = await aaaproxyCli(['sessions', 'disconnect', '--user', 'alice', '-c', cli]);
+    t.equal(byUser.code, 0, byUser.stderr);
+    t.match(byUser.stdout, /acknowledged by the NAS; the session is closed/);
+    t.match(byUser.stdout, /^1 of 1 acknowledged$/m);
+    await sleep(200);
+    t.same(await sessionsOf(d, 'alice'), [], 'closed on the ACK');
+    const usage = await aaaproxyCli(['sessions', 'disconnect', '-c', cli]);
+    t.equal(usage.code, 2, 'neither an ID nor --user: a usage error');
   });
 
   t.test('Proxy-State comes back; a retransmission is answered from the cache; a stale Event-Timestamp is dropped', async (t) => {
