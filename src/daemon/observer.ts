@@ -297,8 +297,11 @@ export function sessionObserver(log: () => Logger, metrics: SessionMetrics): Ses
     },
     ended: (r, cause, by) => {
       metrics.sessionStopped(cause);
-      if (by !== 'nas') log().info({ session: r.id, user: r.user, client: r.client, nas: r.nasKey, acct_session_id: r.acctSessionId, cause, by }, 'session ended by aaaproxy');
-      else if (log().isLevelEnabled('debug')) log().debug({ session: r.id, user: r.user, client: r.client, cause }, 'session ended');
+      // A new login on the same port replacing the old session is routine (one per re-login):
+      // debug, like the NAS's own ends; the table's other decisions are worth an info line.
+      if (by !== 'nas' && cause !== 'superseded') {
+        log().info({ session: r.id, user: r.user, client: r.client, nas: r.nasKey, acct_session_id: r.acctSessionId, cause, by }, 'session ended by aaaproxy');
+      } else if (log().isLevelEnabled('debug')) log().debug({ session: r.id, user: r.user, client: r.client, cause, by }, 'session ended');
     },
     refused: (reason, client) => {
       metrics.sessionRefused(reason);
