@@ -328,16 +328,22 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   return handle;
 }
 
-/* bind(handle, address, port) -> bound port, or -errno */
-static napi_value js_bind(napi_env env, napi_callback_info info) {
+/* The (handle, address, port) arguments of bind and connect: the socket and the sockaddr, or -errno. */
+static int endpoint_args(napi_env env, napi_callback_info info, sock_t **s, struct sockaddr_storage *ss, socklen_t *len) {
   size_t argc = 3;
   napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  sock_t *s = get_sock(env, argv[0]);
-  if (!s) return make_int(env, -EBADF);
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return -EINVAL;
+  *s = get_sock(env, argv[0]);
+  if (!*s) return -EBADF;
+  return parse_address(env, *s, argv[1], argv[2], ss, len);
+}
+
+/* bind(handle, address, port) -> bound port, or -errno */
+static napi_value js_bind(napi_env env, napi_callback_info info) {
+  sock_t *s;
   struct sockaddr_storage ss;
   socklen_t len;
-  int r = parse_address(env, s, argv[1], argv[2], &ss, &len);
+  int r = endpoint_args(env, info, &s, &ss, &len);
   if (r < 0) return make_int(env, r);
   if (bind(s->fd, (struct sockaddr *)&ss, len) < 0) return make_int(env, -errno);
   len = sizeof(ss);
@@ -348,14 +354,10 @@ static napi_value js_bind(napi_env env, napi_callback_info info) {
 
 /* connect(handle, address, port) -> 0 or -errno */
 static napi_value js_connect(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  sock_t *s = get_sock(env, argv[0]);
-  if (!s) return make_int(env, -EBADF);
+  sock_t *s;
   struct sockaddr_storage ss;
   socklen_t len;
-  int r = parse_address(env, s, argv[1], argv[2], &ss, &len);
+  int r = endpoint_args(env, info, &s, &ss, &len);
   if (r < 0) return make_int(env, r);
   if (connect(s->fd, (struct sockaddr *)&ss, len) < 0) return make_int(env, -errno);
   return make_int(env, 0);

@@ -56,8 +56,9 @@ const text = (v: Buffer): string => v.toString('utf8');
 /** Acct-Session-Id is octets (RFC 2866 §5.5): latin1 keeps every byte, so the Stop we build carries the same ones. */
 const octets = (v: Buffer): string => v.toString('latin1');
 
-export function readNasFacts(attributes: readonly RawAttribute[]): NasFacts {
-  const f: NasFacts = {
+/** Every field present from the start (one object shape for all packets). */
+function emptyNasFacts(): NasFacts {
+  return {
     user: undefined,
     nasIpAddress: undefined,
     nasIpv6Address: undefined,
@@ -72,6 +73,10 @@ export function readNasFacts(attributes: readonly RawAttribute[]): NasFacts {
     acctMultiSessionId: undefined,
     class: undefined,
   };
+}
+
+export function readNasFacts(attributes: readonly RawAttribute[]): NasFacts {
+  const f = emptyNasFacts();
   for (const a of attributes) readNasAttribute(f, a);
   return f;
 }
@@ -125,19 +130,7 @@ function readNasAttribute(f: NasFacts, a: RawAttribute): boolean {
 
 export function readAccountingFacts(attributes: readonly RawAttribute[]): AccountingFacts {
   const f: AccountingFacts = {
-    user: undefined,
-    nasIpAddress: undefined,
-    nasIpv6Address: undefined,
-    nasIdentifier: undefined,
-    nasPort: undefined,
-    nasPortId: undefined,
-    nasPortType: undefined,
-    callingStationId: undefined,
-    calledStationId: undefined,
-    framedIpAddress: undefined,
-    acctSessionId: undefined,
-    acctMultiSessionId: undefined,
-    class: undefined,
+    ...emptyNasFacts(),
     status: 0,
     sessionTime: undefined,
     inputOctets: undefined,
