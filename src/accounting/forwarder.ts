@@ -9,12 +9,11 @@
  */
 import { Attr } from '../radius/attribute-types.js';
 import { Code } from '../radius/codes.js';
-import { encodeRequest } from '../radius/message.js';
-import { decodePacket, findAttribute, type RawAttribute } from '../radius/packet.js';
-import { rewriteAccountingRequest } from '../proxy/rewrite.js';
+import { checkLayout, EncodeError, findAttributeOffset } from '../radius/packet.js';
 import type { UpstreamPool } from '../upstream/pool.js';
 import { UpstreamError, type UpstreamServer } from '../upstream/server.js';
 import type { AccountingSpool, SpoolEntry } from './spool.js';
+import { encodeUpstreamAccountingRequest } from './upstream-request.js';
 import { ProxyStateSource } from '../proxy/proxy-state.js';
 
 /** The spool's label for an entry: the target pool, then the client (pool names have no newline). */
@@ -33,8 +32,11 @@ export interface ForwarderObserver {
   delivered(pool: string, server: string): void;
   /** No server of the pool answered (or the pool is gone, or a bug); the record is retried later. */
   deferred(pool: string, reason: DeferReason, err?: unknown): void;
-  /** A spooled packet that cannot be decoded; it is acknowledged so it does not block its session. */
-  undeliverable(seq: number): void;
+  /**
+   * A spooled packet that cannot be decoded, or whose upstream copy would pass 4096 octets;
+   * it is acknowledged so it does not block its session.
+   */
+  undeliverable(seq: number, reason: 'malformed' | 'too_long'): void;
 }
 
 export interface ForwarderOptions {
@@ -48,7 +50,8 @@ interface Queued {
   entry: SpoolEntry;
   pool: string;
   session: string;
-  attributes: RawAttribute[] | undefined;
+  /** The packet is a well-formed Accounting-Request (spooled records were checked on arrival; this guards against damage). */
+  wellFormed: boolean;
 }
 
 /** Records read ahead of delivery, so that a busy session does not stall the others. */
@@ -161,8 +164,8 @@ export class AccountingForwarder {
   private async deliver(q: Queued): Promise<void> {
     const { entry, pool: poolName } = q;
     try {
-      if (!q.attributes) {
-        this.observer.undeliverable(entry.seq);
+      if (!q.wellFormed) {
+        this.observer.undeliverable(entry.seq, 'malformed');
         this.spool.ack(entry.seq);
         return;
       }
@@ -176,7 +179,7 @@ export class AccountingForwarder {
       let tried: Set<UpstreamServer> | undefined;
       for (let server = pool.pick(); server; server = pool.pick(tried)) {
         try {
-          await this.send(server, q.attributes, entry);
+          await this.send(server, entry);
           this.spool.ack(entry.seq);
           this.retryAt.delete(poolName);
           this.observer.delivered(poolName, server.name);
@@ -190,6 +193,11 @@ export class AccountingForwarder {
       if (!this.closed) this.defer(poolName, 'no_server_answered');
       this.requeue(q);
     } catch (err) {
+      if (err instanceof EncodeError) {
+        this.observer.undeliverable(entry.seq, 'too_long');
+        this.spool.ack(entry.seq);
+        return;
+      }
       // Not an upstream failure (a bug): keep the record and try again after a backoff.
       this.defer(poolName, 'internal_error', err);
       this.requeue(q);
@@ -207,19 +215,17 @@ export class AccountingForwarder {
     this.observer.deferred(pool, reason, err);
   }
 
-  private send(server: UpstreamServer, attributes: RawAttribute[], entry: SpoolEntry) {
+  private send(server: UpstreamServer, entry: SpoolEntry) {
     const secret = server.opts.secret;
-    const withDelay = withAcctDelayTime(attributes, entry.enqueuedAt);
+    // RFC 2866 §5.2: the time spent here counts; a new value means a new packet (new identifier
+    // and authenticator, RFC 5080 §2.2.1), which sendAccounting gives on every try.
+    const waited = Math.max(0, Math.floor((Date.now() - entry.enqueuedAt) / 1000));
     const proxyState = this.proxyStates.next();
     return server.sendAccounting((identifier) => {
-      const buf = encodeRequest(
-        { code: Code.AccountingRequest, identifier, attributes: rewriteAccountingRequest(withDelay, proxyState) },
-        secret,
-      );
+      const buf = encodeUpstreamAccountingRequest(entry.packet, identifier, waited, proxyState, secret);
       return { buf, requestAuthenticator: buf.subarray(4, 20) };
     });
   }
-
 
   /** Stops taking records; deliveries in flight finish or fail with their servers. Idempotent. */
   async close(): Promise<void> {
@@ -230,35 +236,14 @@ export class AccountingForwarder {
 }
 
 /**
- * RFC 2866 §5.2: Acct-Delay-Time grows by the time the record waited here. A new value means
- * a new packet: new identifier and authenticator (RFC 5080 §2.2.1), which sendAccounting gives.
- */
-export function withAcctDelayTime(attributes: readonly RawAttribute[], enqueuedAt: number, now = Date.now()): RawAttribute[] {
-  const waited = Math.max(0, Math.floor((now - enqueuedAt) / 1000));
-  const old = findAttribute(attributes, Attr.AcctDelayTime);
-  const base = old && old.length === 4 ? old.readUInt32BE(0) : 0;
-  const value = Buffer.alloc(4);
-  value.writeUInt32BE(Math.min(0xffffffff, base + waited));
-  const out: RawAttribute[] = [];
-  let replaced = false;
-  for (const a of attributes) {
-    if (a.type === Attr.AcctDelayTime) {
-      if (!replaced) out.push({ type: a.type, value });
-      replaced = true;
-    } else out.push(a);
-  }
-  if (!replaced) out.push({ type: Attr.AcctDelayTime, value });
-  return out;
-}
-
-/**
  * Records of one session at one NAS are delivered in order; records without
  * Acct-Session-Id (Accounting-On/Off) are ordered per NAS.
  */
 function prepare(entry: SpoolEntry): Queued {
   const { pool, client } = parseLabel(entry.client);
-  const decoded = decodePacket(entry.packet);
-  if (!decoded.ok) return { entry, pool, session: `${client}|`, attributes: undefined };
-  const id = findAttribute(decoded.packet.attributes, Attr.AcctSessionId);
-  return { entry, pool, session: id ? `${client}|${id.toString('latin1')}` : `${client}|`, attributes: decoded.packet.attributes };
+  const packet = entry.packet;
+  if (checkLayout(packet) !== undefined || packet[0] !== Code.AccountingRequest) return { entry, pool, session: `${client}|`, wellFormed: false };
+  const at = findAttributeOffset(packet, Attr.AcctSessionId);
+  const session = at < 0 ? `${client}|` : `${client}|${packet.toString('latin1', at + 2, at + packet[at + 1]!)}`;
+  return { entry, pool, session, wellFormed: true };
 }

@@ -38,7 +38,7 @@
  * Accounting-Response, keeps the record and retransmits (or fails over), so nothing
  * acknowledged is lost. Space comes back when delivered segments are deleted.
  */
-import { constants } from 'node:fs';
+import { constants, writeSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GroupCommit } from './group-commit.js';
@@ -49,13 +49,13 @@ const SEGMENT_WRITE_FLAGS = constants.O_RDWR | constants.O_DSYNC;
 
 export interface SpoolEntry {
   /** Monotonically increasing, never reused, survives restarts. */
-  seq: number;
+  readonly seq: number;
   /** ms since the epoch when the batch holding it was written (RFC 2866 §5.2 Acct-Delay-Time). */
-  enqueuedAt: number;
+  readonly enqueuedAt: number;
   /** The NAS client name. */
-  client: string;
-  /** The NAS's original Accounting-Request wire bytes. */
-  packet: Buffer;
+  readonly client: string;
+  /** The NAS's original Accounting-Request wire bytes; read-only (shared with the spool's cache). */
+  readonly packet: Buffer;
 }
 
 export interface SpoolOptions {
@@ -199,7 +199,7 @@ export class AccountingSpool {
     private readonly observer: SpoolObserver,
   ) {
     this.cursorFlushMs = opts.cursorFlushMs ?? 200;
-    this.tailCacheBytes = opts.tailCacheBytes ?? 4 * 1024 * 1024;
+    this.tailCacheBytes = opts.tailCacheBytes ?? Number(process.env.TAILC ?? 4 * 1024 * 1024);
     this.groupCommit = new GroupCommit(opts.groupCommitMs, () => this.flush(), () => this.queue.length > 0);
   }
 
@@ -277,7 +277,7 @@ export class AccountingSpool {
         // The segment is open with O_DSYNC: each write returns once its data is durable, as a
         // write followed by fdatasync would, in one thread-pool round trip instead of two.
         let written = 0;
-        while (written < size) written += (await fh.write(buf, written, size - written, seg.size + written)).bytesWritten;
+        if (process.env.SYNCW) { while (written < size) written += writeSync(fh.fd, buf, written, size - written, seg.size + written); } else while (written < size) written += (await fh.write(buf, written, size - written, seg.size + written)).bytesWritten;
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
         if (e.code === 'EIO') {
@@ -424,8 +424,8 @@ export class AccountingSpool {
 
   /**
    * Undelivered entries after `afterSeq` in seq order, at most `limit`; from the tail cache or
-   * disk (nothing beyond the cache and one read chunk is held in memory). Each entry is the
-   * caller's own copy. Only durable entries are returned.
+   * disk (nothing beyond the cache and one read chunk is held in memory). Only durable
+   * entries are returned. Entries from the cache are shared, not copied: read-only.
    */
   async read(afterSeq: number, limit: number): Promise<SpoolEntry[]> {
     const out: SpoolEntry[] = [];
@@ -440,8 +440,7 @@ export class AccountingSpool {
         for (let k = this.cacheIndex(from); k < this.tail.length && out.length < limit; k++) {
           const e = this.tail[k]!;
           if (e.seq > last) break;
-          // A copy: the caller may rewrite the packet (Acct-Delay-Time, authenticator) in place.
-          if (e.seq > this.ackedThrough && !this.acked.has(e.seq)) out.push({ ...e, packet: Buffer.from(e.packet) });
+          if (e.seq > this.ackedThrough && !this.acked.has(e.seq)) out.push(e);
         }
         return out;
       }

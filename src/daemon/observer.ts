@@ -171,7 +171,8 @@ export function forwarderObserver(log: () => Logger, metrics: SpoolMetrics): For
       lastLogged.set(pool, now);
       log().warn({ pool, reason, ...(err ? { err } : {}) }, 'accounting delivery put off; records stay in the spool');
     },
-    undeliverable: (seq) => log().error({ seq }, 'accounting spool: record cannot be decoded; skipped'),
+    undeliverable: (seq, reason) =>
+      log().error({ seq, reason }, reason === 'malformed' ? 'accounting spool: record cannot be decoded; skipped' : 'accounting spool: record would pass 4096 octets upstream; skipped'),
   };
 }
 

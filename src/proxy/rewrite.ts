@@ -87,15 +87,6 @@ export function rewriteAccessRequest(nas: readonly RawAttribute[], keys: HopKeys
   return out;
 }
 
-/** Accounting carries no hidden attributes; only Message-Authenticator and Proxy-State change. */
-export function rewriteAccountingRequest(nas: readonly RawAttribute[], proxyState: Buffer, extra: readonly RawAttribute[] = []): RawAttribute[] {
-  const out: RawAttribute[] = [];
-  for (const a of nas) if (a.type !== Attr.MessageAuthenticator) out.push(a);
-  out.push(...extra);
-  out.push({ type: Attr.ProxyState, value: proxyState });
-  return out;
-}
-
 /** Which attributes are encrypted, looked up once per dictionary. */
 interface EncryptInfo {
   encrypt: number;

@@ -4,7 +4,7 @@
  * Randomness comes only from node:crypto; MD5 and HMAC-MD5 from ./md5.ts (why: see there).
  */
 import { randomBytes, randomFillSync } from 'node:crypto';
-import { HEADER_LENGTH } from './packet.js';
+import { findAttributeOffset, HEADER_LENGTH } from './packet.js';
 import { Attr } from './attribute-types.js';
 import { HmacMd5, Md5 } from './md5.js';
 
@@ -93,15 +93,8 @@ export function verifyComputedRequestAuthenticator(buf: Buffer, secret: Buffer):
  * or -1. Assumes the packet already passed decodePacket.
  */
 export function findMessageAuthenticatorOffset(buf: Buffer): number {
-  const length = buf.readUInt16BE(2);
-  let offset = HEADER_LENGTH;
-  while (offset + 2 <= length) {
-    const attrLength = buf[offset + 1]!;
-    if (attrLength < 2) return -1;
-    if (buf[offset] === Attr.MessageAuthenticator) return offset + 2;
-    offset += attrLength;
-  }
-  return -1;
+  const offset = findAttributeOffset(buf, Attr.MessageAuthenticator);
+  return offset < 0 ? -1 : offset + 2;
 }
 
 /**

@@ -56,38 +56,59 @@ export interface DecodeOptions {
   maxLength?: number;
 }
 
-export function decodePacket(buf: Buffer, opts?: DecodeOptions): DecodeResult {
-  const maxLength = opts?.maxLength ?? MAX_PACKET_LENGTH;
+/**
+ * Checks the header and the attribute framing without allocating; undefined when the
+ * datagram is a well-formed packet. decodePacket and the wire-level rewrites share it.
+ */
+export function checkLayout(buf: Buffer, maxLength = MAX_PACKET_LENGTH): DecodeFailure | undefined {
   // RFC 2865 §3: shorter than the minimum length is silently discarded.
-  if (buf.length < MIN_PACKET_LENGTH) return { ok: false, reason: 'packet_too_short' };
+  if (buf.length < MIN_PACKET_LENGTH) return 'packet_too_short';
   const length = buf.readUInt16BE(2);
-  if (length < MIN_PACKET_LENGTH) return { ok: false, reason: 'length_field_invalid' };
-  if (length > maxLength) return { ok: false, reason: 'packet_too_long' };
+  if (length < MIN_PACKET_LENGTH) return 'length_field_invalid';
+  if (length > maxLength) return 'packet_too_long';
   // RFC 2865 §3: a packet shorter than its Length field is discarded; octets past it are padding.
-  if (length > buf.length) return { ok: false, reason: 'length_exceeds_datagram' };
-  const code = buf[0]!;
-  if (!isKnownCode(code)) return { ok: false, reason: 'unknown_code' };
-
-  const attributes: RawAttribute[] = [];
+  if (length > buf.length) return 'length_exceeds_datagram';
+  if (!isKnownCode(buf[0]!)) return 'unknown_code';
   let offset = HEADER_LENGTH;
   while (offset < length) {
-    if (offset + 2 > length) return { ok: false, reason: 'attribute_header_truncated' };
+    if (offset + 2 > length) return 'attribute_header_truncated';
     const type = buf[offset]!;
     const attrLength = buf[offset + 1]!;
     // RFC 2865 §5: Length includes the two header octets, so it is at least 2.
-    if (attrLength < 2) return { ok: false, reason: 'attribute_length_invalid' };
-    if (offset + attrLength > length) return { ok: false, reason: 'attribute_overflows_packet' };
+    if (attrLength < 2) return 'attribute_length_invalid';
+    if (offset + attrLength > length) return 'attribute_overflows_packet';
     // RFC 6929 §2.1/§2.2: Extended-Type needs the Extended-Type octet, Long-Extended also the flags.
-    if (isExtendedType(type) && attrLength < (isLongExtendedType(type) ? 4 : 3)) {
-      return { ok: false, reason: 'extended_attribute_too_short' };
-    }
-    attributes.push({ type, value: buf.subarray(offset + 2, offset + attrLength) });
+    if (isExtendedType(type) && attrLength < (isLongExtendedType(type) ? 4 : 3)) return 'extended_attribute_too_short';
     offset += attrLength;
+  }
+  return undefined;
+}
+
+export function decodePacket(buf: Buffer, opts?: DecodeOptions): DecodeResult {
+  const failure = checkLayout(buf, opts?.maxLength);
+  if (failure) return { ok: false, reason: failure };
+  const length = buf.readUInt16BE(2);
+  const attributes: RawAttribute[] = [];
+  for (let offset = HEADER_LENGTH; offset < length; offset += buf[offset + 1]!) {
+    attributes.push({ type: buf[offset]!, value: buf.subarray(offset + 2, offset + buf[offset + 1]!) });
   }
   return {
     ok: true,
-    packet: { code, identifier: buf[1]!, authenticator: buf.subarray(4, HEADER_LENGTH), attributes },
+    packet: { code: buf[0]!, identifier: buf[1]!, authenticator: buf.subarray(4, HEADER_LENGTH), attributes },
   };
+}
+
+/**
+ * Offset of the first attribute of `type` in a packet that passed checkLayout, or -1 (also
+ * on framing it would have refused). Its value is buf[offset + 2, offset + buf[offset + 1]).
+ */
+export function findAttributeOffset(buf: Buffer, type: number): number {
+  const length = buf.readUInt16BE(2);
+  for (let offset = HEADER_LENGTH; offset + 2 <= length; offset += buf[offset + 1]!) {
+    if (buf[offset + 1]! < 2) return -1;
+    if (buf[offset] === type) return offset;
+  }
+  return -1;
 }
 
 export class EncodeError extends Error {

@@ -210,13 +210,13 @@ t.test('records of varied sizes across read chunks, from disk and after a restar
   await spool.close();
 });
 
-t.test('read returns copies: changing a packet does not change the spool', async (t) => {
+t.test('append copies the packet: the caller may reuse its buffer once the record is durable', async (t) => {
   const spool = await AccountingSpool.open(options(tempDir()), recorder());
-  await spool.append('nas1', packet(0));
-  const [a] = await spool.read(0, 1);
-  a!.packet.fill(0);
-  const [b] = await spool.read(0, 1);
-  t.ok(b!.packet.equals(packet(0)));
+  const datagram = packet(0);
+  await spool.append('nas1', datagram);
+  datagram.fill(0);
+  const [cached] = await spool.read(0, 1);
+  t.ok(cached!.packet.equals(packet(0)), 'the cached entry keeps the bytes that were written');
   await spool.close();
 });
 

@@ -8,7 +8,6 @@ import {
   EncryptedAttributes,
   RewriteError,
   rewriteAccessRequest,
-  rewriteAccountingRequest,
   rewriteReply,
   type HopKeys,
 } from '../../../src/proxy/rewrite.js';
@@ -158,17 +157,6 @@ t.test('NAS-Identifier and NAS-IP-Address overrides replace rather than duplicat
   const passed = rewriteAccessRequest(nas, REQUEST_KEYS, { proxyState: OUR_PROXY_STATE });
   t.same(values(passed, Attr.NasIdentifier), [str('nas-7')], 'no override: the NAS own');
   t.same(values(passed, Attr.NasIpAddress), [Buffer.from([192, 0, 2, 7])]);
-});
-
-t.test('accounting: Message-Authenticator dropped, extras then our Proxy-State appended', async (t) => {
-  const nas: RawAttribute[] = [
-    { type: Attr.AcctStatusType, value: Buffer.from([0, 0, 0, 1]) },
-    { type: Attr.MessageAuthenticator, value: Buffer.alloc(16) },
-    { type: Attr.ProxyState, value: str('nas') },
-  ];
-  const extra = [{ type: Attr.NasIdentifier, value: str('proxy-1') }];
-  const out = rewriteAccountingRequest(nas, OUR_PROXY_STATE, extra);
-  t.same(out, [nas[0], nas[2], extra[0], { type: Attr.ProxyState, value: OUR_PROXY_STATE }]);
 });
 
 t.test('reply: Tunnel-Password keeps its tag and is re-encrypted for the NAS (RFC 2868 §3.5)', async (t) => {
