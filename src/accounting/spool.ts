@@ -38,7 +38,7 @@
  * Accounting-Response, keeps the record and retransmits (or fails over), so nothing
  * acknowledged is lost. Space comes back when delivered segments are deleted.
  */
-import { constants, writeSync } from 'node:fs';
+import { constants } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GroupCommit } from './group-commit.js';
@@ -199,7 +199,7 @@ export class AccountingSpool {
     private readonly observer: SpoolObserver,
   ) {
     this.cursorFlushMs = opts.cursorFlushMs ?? 200;
-    this.tailCacheBytes = opts.tailCacheBytes ?? Number(process.env.TAILC ?? 4 * 1024 * 1024);
+    this.tailCacheBytes = opts.tailCacheBytes ?? 4 * 1024 * 1024;
     this.groupCommit = new GroupCommit(opts.groupCommitMs, () => this.flush(), () => this.queue.length > 0);
   }
 
@@ -277,7 +277,7 @@ export class AccountingSpool {
         // The segment is open with O_DSYNC: each write returns once its data is durable, as a
         // write followed by fdatasync would, in one thread-pool round trip instead of two.
         let written = 0;
-        if (process.env.SYNCW) { while (written < size) written += writeSync(fh.fd, buf, written, size - written, seg.size + written); } else while (written < size) written += (await fh.write(buf, written, size - written, seg.size + written)).bytesWritten;
+        while (written < size) written += (await fh.write(buf, written, size - written, seg.size + written)).bytesWritten;
       } catch (err) {
         const e = err as NodeJS.ErrnoException;
         if (e.code === 'EIO') {
