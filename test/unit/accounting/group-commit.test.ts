@@ -39,3 +39,37 @@ t.test('settle cancels a pending delay', async (t) => {
   await gc.settle();
   t.equal(commits, 0, 'the owner flushes what is left itself on close');
 });
+
+t.test('with maxInFlight 2, records queued during a commit get their own commit at once, never more than 2 running', async (t) => {
+  const queue: number[] = [];
+  const batches: number[][] = [];
+  let running = 0;
+  let maxRunning = 0;
+  const release: (() => void)[] = [];
+  const gc = new GroupCommit(0, async () => {
+    running++;
+    maxRunning = Math.max(maxRunning, running);
+    batches.push(queue.splice(0));
+    await new Promise<void>((r) => release.push(r));
+    running--;
+  }, () => queue.length > 0, 2);
+  const turn = () => new Promise((r) => setImmediate(r));
+  for (const batch of [[1, 2], [3], [4, 5], [6]]) {
+    queue.push(...batch);
+    gc.schedule();
+    await turn();
+    await turn();
+  }
+  t.same(batches, [[1, 2], [3]], 'the second commit started while the first was writing; the rest wait for a slot');
+  t.equal(maxRunning, 2);
+  release.shift()!();
+  for (let i = 0; i < 5 && batches.length < 3; i++) await turn();
+  t.same(batches[2], [4, 5, 6], 'a freed slot takes everything that waited');
+  while (release.length > 0) {
+    release.shift()!();
+    await turn();
+  }
+  await gc.settle();
+  t.equal(running, 0);
+  t.equal(maxRunning, 2);
+});

@@ -580,3 +580,67 @@ t.test('preallocation: a torn record inside preallocated space is cut off', asyn
   t.equal((await readAll(spool)).length, perSeg + 2, 'every complete record is there');
   await spool.close();
 });
+
+/**
+ * A real write failure: the child runs under a file-size limit (ulimit -f, SIGXFSZ handled),
+ * so a commit that would pass it gets EFBIG. Records go in 40 at a time, one batch per
+ * event-loop turn, so several commits are in flight when the limit is hit.
+ */
+t.test('a failed write (EFBIG) rejects its commit and every later one in flight; nothing acknowledged is lost', async (t) => {
+  const dir = tempDir();
+  const moduleUrl = new URL('../../../src/accounting/spool.js', import.meta.url).href;
+  const script = `
+    // Node resets inherited signal dispositions: handled, SIGXFSZ leaves the write with EFBIG.
+    process.on('SIGXFSZ', () => {});
+    const { AccountingSpool } = await import(${JSON.stringify(moduleUrl)});
+    const spool = await AccountingSpool.open(
+      { dir: process.argv[1], maxBytes: 1 << 24, segmentBytes: 1 << 22, groupCommitMs: 0, cursorFlushMs: 10 },
+      { committed() {}, corrupt() {} });
+    const settled = [];
+    for (let turn = 0; turn < 25; turn++) {
+      for (let k = 0; k < 40; k++) {
+        const n = turn * 40 + k;
+        const p = Buffer.alloc(100, 0x2e);
+        p.write('acct-' + String(n).padStart(6, '0'));
+        settled.push(spool.append('nas1', p).then((e) => ({ n, seq: e.seq }), (err) => ({ n, code: err.code })));
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    process.stdout.write(JSON.stringify(await Promise.all(settled)));
+    await spool.close();
+  `;
+  // ulimit -f counts 1024-octet blocks: 48 KiB hold some 300 records of the 1000.
+  const child = spawn('bash', ['-c', `ulimit -f 48; exec "$0" --input-type=module -e "$1" "$2"`, process.execPath, script, dir], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  t.equal(code, 0, 'the child ran to the end');
+  const results = JSON.parse(out) as { n: number; seq?: number; code?: string }[];
+  const acked = results.filter((r) => r.seq !== undefined);
+  const failed = results.filter((r) => r.code !== undefined);
+  t.ok(acked.length > 100 && failed.length > 100, `${acked.length} acknowledged, ${failed.length} refused`);
+  t.same([...new Set(failed.map((r) => r.code))], ['EFBIG'], 'refused with the write error');
+  t.same(
+    acked.map((r) => r.seq),
+    acked.map((_, i) => i + 1),
+    'acknowledged seqs are 1..N with no gap: a failed commit gave its seqs back',
+  );
+  t.ok(
+    acked.every((r) => r.n < failed[0]!.n),
+    'every record after the first refused one was refused too (no acknowledgement after a gap)',
+  );
+
+  const rec = recorder();
+  const spool = await AccountingSpool.open(options(dir, { segmentBytes: 1 << 22, maxBytes: 1 << 24 }), rec);
+  const got = await readAll(spool);
+  t.same(
+    got.map((e) => e.packet.subarray(0, 11).toString()),
+    acked.map((r) => `acct-${String(r.n).padStart(6, '0')}`),
+    'after a restart without the limit, exactly the acknowledged records are there, in order',
+  );
+  t.same(rec.corrupted, [], 'the failed writes were cut off: no damage left behind');
+  t.same(rec.torn, []);
+  await spool.close();
+});
