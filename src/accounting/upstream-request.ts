@@ -57,17 +57,20 @@ export function encodeUpstreamAccountingRequest(
   out[w + 1] = MAC_ATTRIBUTE_LENGTH;
   out.fill(0, w + 2, w + MAC_ATTRIBUTE_LENGTH);
   w += MAC_ATTRIBUTE_LENGTH;
+  // Kept attributes are copied in runs (one copy per stretch between dropped ones, not per attribute).
   let delayWritten = false;
+  let runStart = HEADER_LENGTH;
   for (let at = HEADER_LENGTH; at < nasLength; at += nas[at + 1]!) {
     const type = nas[at]!;
-    if (type === Attr.MessageAuthenticator) continue;
-    if (type === Attr.AcctDelayTime) {
-      if (!delayWritten) w = writeDelay(out, w, delay);
+    if (type !== Attr.MessageAuthenticator && type !== Attr.AcctDelayTime) continue;
+    w += nas.copy(out, w, runStart, at);
+    runStart = at + nas[at + 1]!;
+    if (type === Attr.AcctDelayTime && !delayWritten) {
+      w = writeDelay(out, w, delay);
       delayWritten = true;
-      continue;
     }
-    w += nas.copy(out, w, at, at + nas[at + 1]!);
   }
+  w += nas.copy(out, w, runStart, nasLength);
   if (!delayWritten) w = writeDelay(out, w, delay);
   out[w] = Attr.ProxyState;
   out[w + 1] = 2 + proxyState.length;
