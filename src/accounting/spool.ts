@@ -310,7 +310,7 @@ export class AccountingSpool {
         this.writesInFlight.add(write);
         const writeError = await write;
         this.writesInFlight.delete(write);
-        if (!(await earlierOk)) throw this.lastFailure!;
+        if (!(await earlierOk)) throw this.lastFailure ?? new SpoolError('AAA_ERR_SPOOL_IO', 'an earlier accounting spool commit failed');
         if (writeError) throw await this.failCommit(writeError, seg, at, firstSeq);
         for (let k = 0, offset = at; k < entries.length; offset += batch[k]!.bytes, k++) {
           if (seg.count % INDEX_EVERY === 0) seg.index.push(entries[k]!.seq, offset);
