@@ -16,14 +16,21 @@ import type { AccountingSpool, SpoolEntry } from './spool.js';
 import { encodeUpstreamAccountingRequest } from './upstream-request.js';
 import { ProxyStateSource } from '../proxy/proxy-state.js';
 
-/** The spool's label for an entry: the target pool, then the client (pool names have no newline). */
-export function spoolLabel(pool: string, client: string): string {
-  return `${pool}\n${client}`;
+/**
+ * The spool's label for an entry: the target pool, the client and, when the route strips the
+ * realm, the User-Name to send, one per line (pool and client names have no control characters;
+ * the user name comes last, so it may).
+ */
+export function spoolLabel(pool: string, client: string, strippedUserName?: string): string {
+  return strippedUserName === undefined ? `${pool}\n${client}` : `${pool}\n${client}\n${strippedUserName}`;
 }
 
-function parseLabel(label: string): { pool: string; client: string } {
-  const nl = label.indexOf('\n');
-  return nl < 0 ? { pool: label, client: '' } : { pool: label.slice(0, nl), client: label.slice(nl + 1) };
+function parseLabel(label: string): { pool: string; client: string; userName: string | undefined } {
+  const first = label.indexOf('\n');
+  if (first < 0) return { pool: label, client: '', userName: undefined };
+  const second = label.indexOf('\n', first + 1);
+  if (second < 0) return { pool: label.slice(0, first), client: label.slice(first + 1), userName: undefined };
+  return { pool: label.slice(0, first), client: label.slice(first + 1, second), userName: label.slice(second + 1) };
 }
 
 export type DeferReason = 'no_server_answered' | 'unknown_pool' | 'internal_error';
@@ -43,6 +50,8 @@ export interface ForwarderOptions {
   window: number;
   retryMinMs: number;
   retryMaxMs: number;
+  /** A server's NAS identity override (as for Access-Requests); looked up per delivery, so a reload applies. */
+  identity?: (server: UpstreamServer) => { nasIdentifier?: Buffer | undefined; nasIpAddress?: Buffer | undefined } | undefined;
 }
 
 /** A spooled record with what delivery needs, worked out once when it is read. */
@@ -50,6 +59,8 @@ interface Queued {
   entry: SpoolEntry;
   pool: string;
   session: string;
+  /** The realm-stripped User-Name to send instead of the NAS's. */
+  userName: Buffer | undefined;
   /** The packet is a well-formed Accounting-Request (spooled records were checked on arrival; this guards against damage). */
   wellFormed: boolean;
 }
@@ -179,7 +190,7 @@ export class AccountingForwarder {
       let tried: Set<UpstreamServer> | undefined;
       for (let server = pool.pick(); server; server = pool.pick(tried)) {
         try {
-          await this.send(server, entry);
+          await this.send(server, q);
           this.spool.ack(entry.seq);
           this.retryAt.delete(poolName);
           this.observer.delivered(poolName, server.name);
@@ -215,14 +226,16 @@ export class AccountingForwarder {
     this.observer.deferred(pool, reason, err);
   }
 
-  private send(server: UpstreamServer, entry: SpoolEntry) {
+  private send(server: UpstreamServer, { entry, userName }: Queued) {
     const secret = server.opts.secret;
+    const identity = this.opts.identity?.(server);
+    const rewrite = { userName, nasIdentifier: identity?.nasIdentifier, nasIpAddress: identity?.nasIpAddress };
     // RFC 2866 §5.2: the time spent here counts; a new value means a new packet (new identifier
     // and authenticator, RFC 5080 §2.2.1), which sendAccounting gives on every try.
     const waited = Math.max(0, Math.floor((Date.now() - entry.enqueuedAt) / 1000));
     const proxyState = this.proxyStates.next();
     return server.sendAccounting((identifier) => {
-      const buf = encodeUpstreamAccountingRequest(entry.packet, identifier, waited, proxyState, secret);
+      const buf = encodeUpstreamAccountingRequest(entry.packet, identifier, waited, proxyState, secret, rewrite);
       return { buf, requestAuthenticator: buf.subarray(4, 20) };
     });
   }
@@ -240,10 +253,11 @@ export class AccountingForwarder {
  * Acct-Session-Id (Accounting-On/Off) are ordered per NAS.
  */
 function prepare(entry: SpoolEntry): Queued {
-  const { pool, client } = parseLabel(entry.client);
+  const { pool, client, userName: stripped } = parseLabel(entry.client);
+  const userName = stripped === undefined ? undefined : Buffer.from(stripped, 'utf8');
   const packet = entry.packet;
-  if (checkLayout(packet) !== undefined || packet[0] !== Code.AccountingRequest) return { entry, pool, session: `${client}|`, wellFormed: false };
+  if (checkLayout(packet) !== undefined || packet[0] !== Code.AccountingRequest) return { entry, pool, session: `${client}|`, userName, wellFormed: false };
   const at = findAttributeOffset(packet, Attr.AcctSessionId);
   const session = at < 0 ? `${client}|` : `${client}|${packet.toString('latin1', at + 2, at + packet[at + 1]!)}`;
-  return { entry, pool, session, wellFormed: true };
+  return { entry, pool, session, userName, wellFormed: true };
 }

@@ -11,10 +11,22 @@ import { EncodeError, HEADER_LENGTH, MAX_PACKET_LENGTH } from '../radius/packet.
 const MAC_ATTRIBUTE_LENGTH = 18;
 const DELAY_ATTRIBUTE_LENGTH = 6;
 
+/** What the upstream hop changes besides the delay, as for Access-Requests (see rewrite.ts). */
+export interface AccountingRewrite {
+  /** The route strips the realm: this replaces the first User-Name (and drops any other). */
+  userName?: Buffer | undefined;
+  /** The server overrides the NAS identity: the NAS's are dropped, these go last (before Proxy-State). */
+  nasIdentifier?: Buffer | undefined;
+  nasIpAddress?: Buffer | undefined;
+}
+
+const NO_REWRITE: AccountingRewrite = {};
+
 /**
  * Encodes the upstream copy of `nas` (an Accounting-Request that passed checkLayout):
  * - Acct-Delay-Time grows by `waitedSeconds` (RFC 2866 §5.2): the first one is rewritten in
  *   place (as a 4-octet value), later ones are dropped, and one is added when there was none;
+ * - `rewrite` applies the route's stripped User-Name and the server's NAS identity;
  * - the NAS's Message-Authenticator is dropped and ours is written first (RFC 3579 §3.2;
  *   first is the BlastRADIUS hardening), signed with zeros as the authenticator (RFC 5176 §3.1);
  * - our Proxy-State goes last (RFC 2865 §5.33);
@@ -27,20 +39,32 @@ export function encodeUpstreamAccountingRequest(
   waitedSeconds: number,
   proxyState: Buffer,
   secret: Buffer,
+  rewrite: AccountingRewrite = NO_REWRITE,
 ): Buffer {
+  const { userName, nasIdentifier, nasIpAddress } = rewrite;
   const nasLength = nas.readUInt16BE(2);
   let length = HEADER_LENGTH + MAC_ATTRIBUTE_LENGTH + 2 + proxyState.length;
+  if (nasIdentifier) length += 2 + nasIdentifier.length;
+  if (nasIpAddress) length += 2 + nasIpAddress.length;
   let delayBase = -1;
+  let userSeen = false;
   for (let at = HEADER_LENGTH; at < nasLength; at += nas[at + 1]!) {
     const type = nas[at]!;
-    if (type === Attr.MessageAuthenticator) continue;
-    if (type === Attr.AcctDelayTime) {
-      if (delayBase >= 0) continue;
-      delayBase = nas[at + 1] === DELAY_ATTRIBUTE_LENGTH ? nas.readUInt32BE(at + 2) : 0;
-      length += DELAY_ATTRIBUTE_LENGTH;
-      continue;
+    switch (replacement(type, rewrite)) {
+      case 'drop':
+        continue;
+      case 'delay':
+        if (delayBase >= 0) continue;
+        delayBase = nas[at + 1] === DELAY_ATTRIBUTE_LENGTH ? nas.readUInt32BE(at + 2) : 0;
+        length += DELAY_ATTRIBUTE_LENGTH;
+        continue;
+      case 'user':
+        if (!userSeen) length += 2 + userName!.length;
+        userSeen = true;
+        continue;
+      case 'keep':
+        length += nas[at + 1]!;
     }
-    length += nas[at + 1]!;
   }
   if (delayBase < 0) length += DELAY_ATTRIBUTE_LENGTH;
   if (length > MAX_PACKET_LENGTH) {
@@ -57,27 +81,57 @@ export function encodeUpstreamAccountingRequest(
   out[w + 1] = MAC_ATTRIBUTE_LENGTH;
   out.fill(0, w + 2, w + MAC_ATTRIBUTE_LENGTH);
   w += MAC_ATTRIBUTE_LENGTH;
-  // Kept attributes are copied in runs (one copy per stretch between dropped ones, not per attribute).
+  // Kept attributes are copied in runs (one copy per stretch between changed ones, not per attribute).
   let delayWritten = false;
+  let userWritten = false;
   let runStart = HEADER_LENGTH;
   for (let at = HEADER_LENGTH; at < nasLength; at += nas[at + 1]!) {
-    const type = nas[at]!;
-    if (type !== Attr.MessageAuthenticator && type !== Attr.AcctDelayTime) continue;
+    const change = replacement(nas[at]!, rewrite);
+    if (change === 'keep') continue;
     w += nas.copy(out, w, runStart, at);
     runStart = at + nas[at + 1]!;
-    if (type === Attr.AcctDelayTime && !delayWritten) {
+    if (change === 'delay' && !delayWritten) {
       w = writeDelay(out, w, delay);
       delayWritten = true;
+    } else if (change === 'user' && !userWritten) {
+      w = writeAttribute(out, w, Attr.UserName, userName!);
+      userWritten = true;
     }
   }
   w += nas.copy(out, w, runStart, nasLength);
   if (!delayWritten) w = writeDelay(out, w, delay);
-  out[w] = Attr.ProxyState;
-  out[w + 1] = 2 + proxyState.length;
-  proxyState.copy(out, w + 2);
+  if (nasIdentifier) w = writeAttribute(out, w, Attr.NasIdentifier, nasIdentifier);
+  if (nasIpAddress) w = writeAttribute(out, w, Attr.NasIpAddress, nasIpAddress);
+  writeAttribute(out, w, Attr.ProxyState, proxyState);
   signMessageAuthenticator(out, HEADER_LENGTH + 2, ZERO_AUTHENTICATOR, secret);
   signComputedRequestAuthenticator(out, secret);
   return out;
+}
+
+type Change = 'keep' | 'drop' | 'delay' | 'user';
+
+function replacement(type: number, rewrite: AccountingRewrite): Change {
+  switch (type) {
+    case Attr.MessageAuthenticator:
+      return 'drop';
+    case Attr.AcctDelayTime:
+      return 'delay';
+    case Attr.UserName:
+      return rewrite.userName ? 'user' : 'keep';
+    case Attr.NasIdentifier:
+      return rewrite.nasIdentifier ? 'drop' : 'keep';
+    case Attr.NasIpAddress:
+      return rewrite.nasIpAddress ? 'drop' : 'keep';
+    default:
+      return 'keep';
+  }
+}
+
+function writeAttribute(out: Buffer, at: number, type: number, value: Buffer): number {
+  out[at] = type;
+  out[at + 1] = 2 + value.length;
+  value.copy(out, at + 2);
+  return at + 2 + value.length;
 }
 
 function writeDelay(out: Buffer, at: number, seconds: number): number {

@@ -61,7 +61,8 @@ export const ListenerSchema = z
 
 export const ClientSchema = z
   .object({
-    name: z.string().min(1),
+    // Free text (it labels logs and metrics) without control characters: the spool's record labels are line-separated.
+    name: z.string().min(1).regex(/^[^\x00-\x1f\x7f]+$/, 'must not contain control characters'),
     /** For routes by client group. */
     group: z.string().min(1).optional(),
     address: Cidr,

@@ -175,6 +175,7 @@ export class Daemon {
           window: sp.window,
           retryMinMs: sp.retry_min_seconds * 1000,
           retryMaxMs: sp.retry_max_seconds * 1000,
+          identity: (server) => identity(server),
         });
         parts.spool = spool;
         parts.forwarder = forwarder;

@@ -75,7 +75,7 @@ export async function routeAccountingRequest(routing: Routing, targets: Accounti
     return handleAccountingRequest(targets.log, targets.dict, packet, origin.client, origin.peer);
   }
   try {
-    await targets.spool.append(spoolLabel(decision.target, origin.client.name), origin.datagram);
+    await targets.spool.append(spoolLabel(decision.target, origin.client.name, decision.strippedUserName), origin.datagram);
   } catch (err) {
     throw new DropRequest(err instanceof SpoolFullError ? 'spool_full' : 'spool_unavailable');
   }
@@ -164,5 +164,5 @@ export async function recordGeneratedAccounting(
   }
   // The spool keeps NAS packets as received; the forwarder re-signs each for its upstream.
   const datagram = encodeRequest({ code: Code.AccountingRequest, identifier: 0, attributes }, from.secret, false);
-  await targets.spool.append(spoolLabel(decision.target, from.client), datagram);
+  await targets.spool.append(spoolLabel(decision.target, from.client, decision.strippedUserName), datagram);
 }

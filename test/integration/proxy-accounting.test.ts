@@ -558,3 +558,31 @@ t.test('spool full: no answer until the upstream drains it, then accepted again'
   t.same(outOfOrder(records, sent), [], 'in the NAS order per session');
   t.comment(`${accepted.length} accepted before full; ${records.length} arrivals for ${count.size} records`);
 });
+
+t.test('a realm-stripping route and a NAS identity override apply to accounting as to Access-Requests', async (t) => {
+  const upstream = await startFreeRadius(t, { users: '', name: 'rewrite-upstream' });
+  const d = await startDaemon(t, {
+    users: 'users: {}\n',
+    spool: spoolYaml(),
+    extraConfig: [
+      'upstreams:',
+      upstreamYaml('up', upstream).replace(' secret:', ' nas_identifier: proxy-1, nas_ip_address: 198.51.100.1, secret:'),
+      'pools:',
+      '  - { name: acct, servers: [up], mode: failover }',
+      'routes:',
+      '  - { name: corp, realm: example.com, strip_realm: true, accounting: acct }',
+      '  - { name: rest, accounting: acct }',
+      '',
+    ].join('\n'),
+  });
+  const nas = await Nas.open(t, d.acctPort, d.secret);
+  const corp = acctRecord('strip-1', 61, 0, 'Start');
+  corp.attributes[0] = attr(Attr.UserName, 'bob@example.com');
+  const other = acctRecord('strip-2', 62, 0, 'Start');
+  other.attributes[0] = attr(Attr.UserName, 'eve@elsewhere.example');
+  for (const rec of [corp, other]) t.ok((await nas.send(rec.attributes)) !== undefined, `${rec.key} answered`);
+  await upstream.waitForAccounting(2, 5000);
+  const byKey = new Map((await upstream.accountingRecords()).map((r) => [keyOf(r), r]));
+  t.has(byKey.get(corp.key), { 'User-Name': 'bob', 'NAS-Identifier': 'proxy-1', 'NAS-IP-Address': '198.51.100.1' }, 'stripped, with our NAS identity');
+  t.has(byKey.get(other.key), { 'User-Name': 'eve@elsewhere.example', 'NAS-Identifier': 'proxy-1' }, 'a route without strip_realm keeps the name');
+});

@@ -102,3 +102,36 @@ t.test('a result past 4096 octets is refused', async (t) => {
   t.equal(nas.length, 4096, 'the NAS packet is at the limit');
   t.throws(() => encodeUpstreamAccountingRequest(nas, 1, 0, OURS, Buffer.from(UPSTREAM_SECRET)), { code: 'AAA_ERR_PACKET_TOO_LONG', message: 'packet would be 4112 octets, limit is 4096' });
 });
+
+t.test("the route's stripped User-Name and the server's NAS identity replace the NAS's, as for Access-Requests", async (t) => {
+  const nas = nasRequest([
+    { type: Attr.NasIdentifier, value: str('nas-7') },
+    { type: Attr.UserName, value: str('bob@example.com') },
+    { type: Attr.AcctSessionId, value: session },
+    { type: Attr.NasIpAddress, value: Buffer.from([192, 0, 2, 7]) },
+    { type: Attr.UserName, value: str('second') },
+  ]);
+  const wire = encodeUpstreamAccountingRequest(nas, 5, 0, OURS, Buffer.from(UPSTREAM_SECRET), {
+    userName: str('bob'),
+    nasIdentifier: str('proxy-1'),
+    nasIpAddress: Buffer.from([198, 51, 100, 1]),
+  });
+  t.equal(verifyRequest(wire, Code.AccountingRequest, Buffer.from(UPSTREAM_SECRET), true).check, 'ok');
+  const d = decodePacket(wire);
+  if (!d.ok) throw new Error(d.reason);
+  t.same(
+    d.packet.attributes.map((a) => [a.type, a.value.toString('hex')]).slice(1),
+    [
+      [Attr.UserName, str('bob').toString('hex')],
+      [Attr.AcctSessionId, session.toString('hex')],
+      [Attr.AcctDelayTime, '00000000'],
+      [Attr.NasIdentifier, str('proxy-1').toString('hex')],
+      [Attr.NasIpAddress, 'c6336401'],
+      [Attr.ProxyState, OURS.toString('hex')],
+    ],
+    'User-Name replaced where it was (the second dropped); the NAS identity dropped and ours added before Proxy-State',
+  );
+  const theirs = radius.decode_without_secret({ packet: wire });
+  t.equal(theirs.attributes['User-Name'], 'bob');
+  t.equal(theirs.attributes['NAS-IP-Address'], '198.51.100.1');
+});
