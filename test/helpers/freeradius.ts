@@ -20,7 +20,7 @@
  * The daemon runs as `freeradius -f -l stdout` (no -X: single-threaded debug is slow under
  * load); AAAPROXY_TEST_DEBUG=1 adds `-xx` and keeps the temp dir for inspection.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -28,6 +28,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { radclient, type RadclientResult, type Teardown } from './daemon.js';
+import { ServerProcess, ServerStartError } from './server-process.js';
 
 export const FREERADIUS = process.env['FREERADIUS'] ?? '/usr/sbin/freeradius';
 export const OPENSSL = process.env['OPENSSL'] ?? '/usr/bin/openssl';
@@ -641,28 +642,17 @@ async function readLines(path: string): Promise<string[]> {
   }
 }
 
-const MAX_LOG_CHARS = 4 * 1024 * 1024;
-
 export async function startFreeRadius(t: Teardown, opts: FreeRadiusOptions): Promise<RunningFreeRadius> {
   const debug = debugEnabled();
   const name = opts.name ?? 'freeradius';
   const certs = await testCerts();
   const dir = await mkdtemp(join(tmpdir(), 'aaaproxy-fr-'));
   const secret = opts.clients?.[0]?.secret ?? opts.secret ?? UPSTREAM_SECRET;
-  let log = '';
-  const append = (s: string) => {
-    log += s;
-    if (log.length > MAX_LOG_CHARS) log = log.slice(log.length - MAX_LOG_CHARS / 2);
-  };
-
-  let child: ChildProcess | undefined;
-  let exited: Promise<void> = Promise.resolve();
-  let alive = false;
-  let paused = false;
+  const server = new ServerProcess({ name, debug, cleanup: [dir, certs.dir] });
   let started = false;
 
   const killOnExit = () => {
-    if (alive) child?.kill('SIGKILL');
+    server.killNow();
     if (!debug) rmSync(dir, { recursive: true, force: true });
   };
   process.once('exit', killOnExit);
@@ -677,80 +667,29 @@ export async function startFreeRadius(t: Teardown, opts: FreeRadiusOptions): Pro
     for (const [file, text] of Object.entries(renderConfig(dir, certs, opts, authPort, acctPort, coaPort))) await writeFile(join(dir, file), text);
   };
 
-  /** Spawns once; resolves when ready, rejects with the reason (bindFailed marks EADDRINUSE). */
-  const spawnOnce = async (): Promise<void> => {
-    const args = ['-f', '-l', 'stdout', '-d', dir, '-n', 'radiusd'];
-    if (debug) args.push('-xx');
-    const [command, ...prefixArgs] = [...(opts.commandPrefix ?? []), FREERADIUS, ...args];
-    const c = spawn(command!, prefixArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
-    child = c;
-    alive = true;
-    paused = false;
-    // A test process killed by a signal (a tap timeout) runs no 'exit' handler. The watchdog
-    // holds a pipe from us: when we die it reads EOF, kills the server and removes the raddb
-    // and the test PKI, so none outlives the suite. It goes as soon as the server exits.
-    const script = `read _; kill -KILL "$1" 2>/dev/null${debug ? '' : '; rm -rf "$2" "$3"'}`;
-    const watchdog =
-      c.pid === undefined
-        ? undefined
-        : spawn('/bin/sh', ['-c', script, 'freeradius-watchdog', String(c.pid), dir, certs.dir], { stdio: ['pipe', 'ignore', 'ignore'] });
-    watchdog?.once('error', () => undefined);
-    let exitInfo: string | undefined;
-    exited = new Promise<void>((resolve) => {
-      c.once('close', (code, signal) => {
-        alive = false;
-        exitInfo = `exit code ${code}, signal ${signal}`;
-        watchdog?.kill('SIGKILL');
-        resolve();
-      });
-    });
-    c.once('error', (err) => append(`spawn error: ${err.message}\n`));
-    c.stdout!.setEncoding('utf8').on('data', (s: string) => {
-      append(s);
-      if (debug) process.stderr.write(`[${name}] ${s}`);
-    });
-    c.stderr!.setEncoding('utf8').on('data', (s: string) => {
-      append(s);
-      if (debug) process.stderr.write(`[${name}!] ${s}`);
-    });
-
-    // Ready = answers Status-Server on the auth port (and the acct port).
-    const deadline = Date.now() + (opts.startTimeoutMs ?? 10_000);
-    const from = log.length;
-    for (;;) {
-      if (!alive) {
-        await exited;
-        const err = new Error(`${name} exited before it was ready (${exitInfo}); log:\n${log.slice(from)}`) as Error & { bindFailed?: boolean };
-        err.bindFailed = /Address already in use/i.test(log.slice(from));
-        throw err;
-      }
-      if (/Ready to process requests/.test(log.slice(from))) {
-        if (opts.statusServer === false) return;
-        const host = opts.listenAddress;
-        const probes = await Promise.all([statusServer(authPort, secret, STARTUP_PROBE, host), statusServer(acctPort, secret, STARTUP_PROBE, host)]);
-        if (probes.every((p) => p.code !== 'timeout')) return;
-      }
-      if (Date.now() > deadline) {
-        c.kill('SIGKILL');
-        await exited;
-        throw new Error(`${name} not ready within ${opts.startTimeoutMs ?? 10_000} ms; log:\n${log.slice(from)}`);
-      }
-      await new Promise((r) => setTimeout(r, 25));
-    }
+  /** Ready = logged so, and answers Status-Server on the auth port and the acct port. */
+  const ready = async (output: string): Promise<boolean> => {
+    if (!/Ready to process requests/.test(output)) return false;
+    if (opts.statusServer === false) return true;
+    const host = opts.listenAddress;
+    const probes = await Promise.all([statusServer(authPort, secret, STARTUP_PROBE, host), statusServer(acctPort, secret, STARTUP_PROBE, host)]);
+    return probes.every((p) => p.code !== 'timeout');
   };
 
   const start = async (): Promise<void> => {
-    if (alive) return;
+    if (server.running) return;
+    const args = ['-f', '-l', 'stdout', '-d', dir, '-n', 'radiusd', ...(debug ? ['-xx'] : [])];
+    const [command, ...commandArgs] = [...(opts.commandPrefix ?? []), FREERADIUS, ...args];
     for (let attempt = 0; ; attempt++) {
       if (authPort === 0 || acctPort === 0) [authPort, acctPort] = await twoFreePorts();
       await writeConfig();
       try {
-        await spawnOnce();
+        await server.start(command!, commandArgs, ready, opts.startTimeoutMs ?? 10_000, 25);
         return;
       } catch (err) {
         // Another process took a port between our probe and FreeRADIUS's bind: pick again,
         // but only the first time (restarts keep their ports, so failback tests stay honest).
-        if ((err as { bindFailed?: boolean }).bindFailed && pickPorts && !started && attempt < 5) {
+        if (err instanceof ServerStartError && err.bindFailed && pickPorts && !started && attempt < 5) {
           authPort = 0;
           acctPort = 0;
           continue;
@@ -760,15 +699,7 @@ export async function startFreeRadius(t: Teardown, opts: FreeRadiusOptions): Pro
     }
   };
 
-  const stop = async (): Promise<void> => {
-    if (!alive || !child) return;
-    const c = child;
-    if (paused) c.kill('SIGCONT');
-    c.kill('SIGTERM');
-    const timer = setTimeout(() => c.kill('SIGKILL'), 3000);
-    await exited;
-    clearTimeout(timer);
-  };
+  const stop = () => server.stop();
 
   t.teardown(async () => {
     await stop();
@@ -790,22 +721,12 @@ export async function startFreeRadius(t: Teardown, opts: FreeRadiusOptions): Pro
     secret,
     certs,
     get running() {
-      return alive;
+      return server.running;
     },
     stop,
     start,
-    pause() {
-      if (alive && !paused) {
-        child?.kill('SIGSTOP');
-        paused = true;
-      }
-    },
-    resume() {
-      if (alive && paused) {
-        child?.kill('SIGCONT');
-        paused = false;
-      }
-    },
+    pause: () => server.pause(),
+    resume: () => server.resume(),
     accountingLines: () => readLines(join(dir, 'accounting.log')),
     accountingRecords: async () => (await readLines(join(dir, 'accounting.log'))).map(parseLine),
     get coaPort() {
@@ -825,7 +746,7 @@ export async function startFreeRadius(t: Teardown, opts: FreeRadiusOptions): Pro
         await new Promise((r) => setTimeout(r, 20));
       }
     },
-    logs: () => log,
+    logs: () => server.log,
     config: () => readFile(join(dir, 'radiusd.conf'), 'utf8'),
   };
   return fr;

@@ -20,7 +20,7 @@
  * The daemon runs as `slapd -f slapd.conf -h URLS -d stats` (foreground, connection/operation
  * log on stderr, kept by logs()); AAAPROXY_TEST_DEBUG=1 echoes it and keeps the temp dir.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -29,6 +29,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Teardown } from './daemon.js';
 import { OPENSSL, testCerts } from './freeradius.js';
+import { ServerProcess, ServerStartError } from './server-process.js';
 
 export const SLAPD = process.env['SLAPD'] ?? '/usr/sbin/slapd';
 export const LDAPSEARCH = process.env['LDAPSEARCH'] ?? 'ldapsearch';
@@ -288,7 +289,6 @@ export interface RunningSlapd {
   add(ldif: string): Promise<void>;
 }
 
-const MAX_LOG_CHARS = 4 * 1024 * 1024;
 const qc = (s: string): string => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 
 interface Tls {
@@ -380,20 +380,13 @@ export async function startSlapd(t: Teardown, opts: SlapdOptions = {}): Promise<
   const rootPassword = opts.rootPassword ?? DEFAULT_ROOT_PASSWORD;
   const dir = await mkdtemp(join(tmpdir(), 'aaaproxy-slapd-'));
   await mkdir(join(dir, 'db'));
-  let log = '';
-  const append = (s: string) => {
-    log += s;
-    if (log.length > MAX_LOG_CHARS) log = log.slice(log.length - MAX_LOG_CHARS / 2);
-  };
-
-  let child: ChildProcess | undefined;
-  let exited: Promise<void> = Promise.resolve();
-  let alive = false;
-  let paused = false;
+  // Made once the test PKI exists (ldapsCert); the cleanup is registered before, so a failing
+  // ldapsCert still removes the dir.
+  let server: ServerProcess | undefined;
   let started = false;
 
   const killOnExit = () => {
-    if (alive) child?.kill('SIGKILL');
+    server?.killNow();
     if (!debug) rmSync(dir, { recursive: true, force: true });
   };
   process.once('exit', killOnExit);
@@ -405,6 +398,8 @@ export async function startSlapd(t: Teardown, opts: SlapdOptions = {}): Promise<
   });
 
   const tls = opts.ldaps ? await ldapsCert(dir) : undefined;
+  // The test PKI goes with the dir if the test process dies (as freeradius.ts's does).
+  const proc = (server = new ServerProcess({ name, debug, cleanup: tls ? [dir, tls.pkiDir] : [dir] }));
   let port = 0;
   let ldapsPort = 0;
   const url = () => `ldap://127.0.0.1:${port}`;
@@ -419,61 +414,14 @@ export async function startSlapd(t: Teardown, opts: SlapdOptions = {}): Promise<
     return s.code === 0;
   };
 
-  /** Spawns once; resolves when ready, rejects with the reason (bindFailed marks EADDRINUSE). */
+  /** Writes the config and spawns; ready once slapd says so and answers a root DSE search. */
   const spawnOnce = async (): Promise<void> => {
     configText = renderConfig(dir, opts, suffix, rootDn, rootPassword, tls);
     if (opts.adSchema) await writeFile(join(dir, 'ad.schema'), AD_SCHEMA);
     await writeFile(join(dir, 'slapd.conf'), configText);
     const urls = [`${url()}/`, ...(tls ? [`${ldapsUrl()}/`] : [])].join(' ');
-    const c = spawn(SLAPD, ['-f', join(dir, 'slapd.conf'), '-h', urls, '-d', 'stats'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child = c;
-    alive = true;
-    paused = false;
-    // A test process killed by a signal (a tap timeout) runs no 'exit' handler. The watchdog
-    // holds a pipe from us: when we die it reads EOF, kills the server and removes its dir (and
-    // the test PKI, as freeradius.ts's does). It goes as soon as the server exits.
-    const script = `read _; kill -KILL "$1" 2>/dev/null${debug ? '' : '; rm -rf "$2" \${3:+"$3"}'}`;
-    const pki = tls?.pkiDir ?? '';
-    const watchdog =
-      c.pid === undefined
-        ? undefined
-        : spawn('/bin/sh', ['-c', script, 'slapd-watchdog', String(c.pid), dir, pki], { stdio: ['pipe', 'ignore', 'ignore'] });
-    watchdog?.once('error', () => undefined);
-    let exitInfo: string | undefined;
-    exited = new Promise<void>((resolve) => {
-      c.once('close', (code, signal) => {
-        alive = false;
-        exitInfo = `exit code ${code}, signal ${signal}`;
-        watchdog?.kill('SIGKILL');
-        resolve();
-      });
-    });
-    c.once('error', (err) => append(`spawn error: ${err.message}\n`));
-    for (const [stream, tag] of [[c.stdout!, ''], [c.stderr!, '!']] as const) {
-      stream.setEncoding('utf8').on('data', (s: string) => {
-        append(s);
-        if (debug) process.stderr.write(`[${name}${tag}] ${s}`);
-      });
-    }
-
-    const timeoutMs = opts.startTimeoutMs ?? 10_000;
-    const deadline = Date.now() + timeoutMs;
-    const from = log.length;
-    for (;;) {
-      if (!alive) {
-        await exited;
-        const err = new Error(`${name} exited before it was ready (${exitInfo}); log:\n${log.slice(from)}`) as Error & { bindFailed?: boolean };
-        err.bindFailed = /Address already in use/i.test(log.slice(from));
-        throw err;
-      }
-      if (/slapd starting/.test(log.slice(from)) && (await probe())) return;
-      if (Date.now() > deadline) {
-        c.kill('SIGKILL');
-        await exited;
-        throw new Error(`${name} not ready within ${timeoutMs} ms; log:\n${log.slice(from)}`);
-      }
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    const ready = async (output: string) => /slapd starting/.test(output) && (await probe());
+    await proc.start(SLAPD, ['-f', join(dir, 'slapd.conf'), '-h', urls, '-d', 'stats'], ready, opts.startTimeoutMs ?? 10_000, 20);
   };
 
   const add = async (ldif: string): Promise<void> => {
@@ -486,7 +434,7 @@ export async function startSlapd(t: Teardown, opts: SlapdOptions = {}): Promise<
   };
 
   const start = async (): Promise<void> => {
-    if (alive) return;
+    if (proc.running) return;
     for (let attempt = 0; ; attempt++) {
       if (port === 0) port = await freeTcpPort();
       if (tls && ldapsPort === 0) {
@@ -499,7 +447,7 @@ export async function startSlapd(t: Teardown, opts: SlapdOptions = {}): Promise<
       } catch (err) {
         // Another process took a port between our probe and slapd's bind: pick again, but only
         // the first time (restarts keep their ports).
-        if ((err as { bindFailed?: boolean }).bindFailed && !started && attempt < 5) {
+        if (err instanceof ServerStartError && err.bindFailed && !started && attempt < 5) {
           port = 0;
           ldapsPort = 0;
           continue;
@@ -514,13 +462,7 @@ export async function startSlapd(t: Teardown, opts: SlapdOptions = {}): Promise<
   };
 
   const stop = async (): Promise<void> => {
-    if (!alive || !child) return;
-    const c = child;
-    if (paused) c.kill('SIGCONT');
-    c.kill('SIGTERM');
-    const timer = setTimeout(() => c.kill('SIGKILL'), 3000);
-    await exited;
-    clearTimeout(timer);
+    await server?.stop();
   };
 
   await start();
@@ -544,23 +486,13 @@ export async function startSlapd(t: Teardown, opts: SlapdOptions = {}): Promise<
     dir,
     caCert: tls?.caCert,
     get running() {
-      return alive;
+      return proc.running;
     },
     stop,
     start,
-    pause() {
-      if (alive && !paused) {
-        child?.kill('SIGSTOP');
-        paused = true;
-      }
-    },
-    resume() {
-      if (alive && paused) {
-        child?.kill('SIGCONT');
-        paused = false;
-      }
-    },
-    logs: () => log,
+    pause: () => proc.pause(),
+    resume: () => proc.resume(),
+    logs: () => proc.log,
     config: () => configText,
     add,
   };
