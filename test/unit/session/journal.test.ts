@@ -3,7 +3,7 @@
  * a torn journal tail; damage; compaction into a snapshot.
  */
 import t from 'tap';
-import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SessionJournal, type JournalObserver, type RecoveryReport } from '../../../src/session/journal.js';
@@ -207,4 +207,34 @@ t.test('an unusable state directory fails open with AAA_ERR_SESSION_STATE_IO', a
   const base = tempDir();
   writeFileSync(base, 'a file, not a directory');
   await t.rejects(SessionJournal.open({ dir: join(base, 'sessions'), flushMs: 100, compactMinBytes: 1 << 20 }, recorder()), { code: 'AAA_ERR_SESSION_STATE_IO' });
+});
+
+t.test('a flush larger than one write chunk goes out in several writes, serving requests between them', async (t) => {
+  const dir = tempDir();
+  const a = await openStore(dir);
+  const now = a.clock.now();
+  const created: SessionRecord[] = [];
+  // About 400 octets of JSON each: 1000 sessions are several 64 KiB chunks.
+  for (let i = 0; i < 1000; i++) {
+    const r = sessionRecord(now, { acctSessionId: `CHUNK-${i}` });
+    created.push(r);
+    await a.store.create(r);
+  }
+  // Between the chunks the loop runs: a timer sees the journal part-written.
+  const path = join(dir, journals(dir)[0]!);
+  const sizes = new Set<number>();
+  const ticker = setInterval(() => sizes.add(statSync(path).size), 0);
+  await a.journal.flush();
+  clearInterval(ticker);
+  const final = statSync(path).size;
+  t.same(a.observer.flushes, [1000], 'one flush of every pending session');
+  t.ok(final > 4 * 64 * 1024, `several chunks' worth (${final} octets)`);
+  t.ok([...sizes].some((n) => n > 0 && n < final), `timers ran between chunk writes (sizes seen: ${[...sizes].sort((x, y) => x - y).join(', ')})`);
+  await a.store.close();
+
+  const b = await openStore(dir);
+  t.teardown(() => b.store.close());
+  t.equal(b.report.records, 1000, 'all of them come back');
+  t.equal(b.report.corruptLines, 0);
+  t.same(byId(b.store.values()), JSON.parse(JSON.stringify(byId(created))));
 });
