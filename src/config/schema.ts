@@ -534,8 +534,11 @@ export const SpoolSchema = z
     segment_bytes: z.number().int().min(4096).default(16 * 1024 * 1024),
     /** As for the log. 0: a commit starts at once; records arriving meanwhile share the next. */
     group_commit_ms: z.number().min(0).max(1000).default(0),
-    /** Records in flight to upstream at once (each session stays in order). */
-    window: z.number().int().min(1).max(4096).default(64),
+    /**
+     * Records in flight to upstream at once (each session stays in order). Delivery is at most
+     * window / round-trip time: 256 at 10 ms is 25.6k records/s; 64 fell behind 22k/s on loopback.
+     */
+    window: z.number().int().min(1).max(4096).default(256),
     /** Backoff after every server of a pool failed: doubles from min to max. */
     retry_min_seconds: z.number().positive().default(1),
     retry_max_seconds: z.number().positive().default(30),
