@@ -118,6 +118,9 @@ export class AccountingForwarder {
 
   private async run(): Promise<void> {
     while (!this.closed) {
+      // Each pass waits for the check phase: the I/O callbacks of this loop turn (the NAS's
+      // requests, whose answers are waited for) go first; delivery only has to keep up.
+      await new Promise((r) => setImmediate(r));
       if (this.queue.length < READ_AHEAD) await this.readMore();
       const nextRetryMs = this.dispatchReady();
       const woken = new Promise<void>((resolve) => {
