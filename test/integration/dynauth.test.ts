@@ -73,23 +73,38 @@ async function sessionsOf(d: RunningDaemon, user: string): Promise<unknown[]> {
   return (JSON.parse(res.body) as { sessions: unknown[] }).sessions;
 }
 
-t.test('Disconnect and CoA through aaaproxy to the NAS that holds the session', async (t) => {
-  const nas = await startNas(t);
+/**
+ * The daemon with sessions on, a dynauth listener on a free port for the `policy` requester,
+ * and its client's Disconnect/CoA requests sent to `nasPort`; `sessions` adds session settings.
+ */
+async function startDynauthDaemon(
+  t: Teardown,
+  nasPort: number,
+  nas: { timeoutSeconds: number; retries: number },
+  sessions: string[] = [],
+): Promise<{ d: RunningDaemon; port: number }> {
   const d = await startDaemon(t, {
     users: USERS,
-    clientExtra: `dynauth_port: ${nas.port}`,
+    clientExtra: `dynauth_port: ${nasPort}`,
     extraConfig: [
       'sessions:',
       '  enabled: true',
+      ...sessions.map((l) => `  ${l}`),
       'dynauth:',
       '  listeners: [{ address: 127.0.0.1, port: 0 }]',
       `  clients: [{ name: policy, address: 127.0.0.1/32, secret: ${DYNAUTH_SECRET} }]`,
-      '  timeout_seconds: 0.3',
-      '  retries: 2',
+      `  timeout_seconds: ${nas.timeoutSeconds}`,
+      `  retries: ${nas.retries}`,
       '',
     ].join('\n'),
   });
   const port = d.logs.find((l) => l.msg === 'listening' && l.type === 'dynauth')!.port as number;
+  return { d, port };
+}
+
+t.test('Disconnect and CoA through aaaproxy to the NAS that holds the session', async (t) => {
+  const nas = await startNas(t);
+  const { d, port } = await startDynauthDaemon(t, nas.port, { timeoutSeconds: 0.3, retries: 2 });
   for (const [i, u] of ['alice', 'bert', 'carol'].entries()) await login(d, u, i + 1);
   await sleep(200);
   t.equal((await sessionsOf(d, 'alice')).length, 1, 'alice has a session');
@@ -226,21 +241,7 @@ t.test('FreeRADIUS as the NAS (listen type coa): ACK and NAK by its policy', asy
     clients: [{ address: '127.0.0.1', secret: DEFAULT_SECRET }],
     coa: ['\t\tif (&User-Name == "bert") {', '\t\t\tupdate reply {', '\t\t\t\t&Error-Cause := Session-Context-Not-Removable', '\t\t\t}', '\t\t\treject', '\t\t}'].join('\n'),
   });
-  const d = await startDaemon(t, {
-    users: USERS,
-    clientExtra: `dynauth_port: ${fr.coaPort}`,
-    extraConfig: [
-      'sessions:',
-      '  enabled: true',
-      'dynauth:',
-      '  listeners: [{ address: 127.0.0.1, port: 0 }]',
-      `  clients: [{ name: policy, address: 127.0.0.1/32, secret: ${DYNAUTH_SECRET} }]`,
-      '  timeout_seconds: 1',
-      '  retries: 1',
-      '',
-    ].join('\n'),
-  });
-  const port = d.logs.find((l) => l.msg === 'listening' && l.type === 'dynauth')!.port as number;
+  const { d, port } = await startDynauthDaemon(t, fr.coaPort, { timeoutSeconds: 1, retries: 1 });
   await login(d, 'alice', 1);
   await login(d, 'bert', 2);
   await sleep(200);
@@ -262,23 +263,11 @@ t.test('FreeRADIUS as the NAS (listen type coa): ACK and NAK by its policy', asy
 
 t.test('a session the table ends itself gets a Disconnect-Request at its NAS', async (t) => {
   const nas = await startNas(t);
-  const d = await startDaemon(t, {
-    users: USERS,
-    clientExtra: `dynauth_port: ${nas.port}`,
-    extraConfig: [
-      'sessions:',
-      '  enabled: true',
-      '  interim_interval_seconds: 1',
-      '  interim_floor_seconds: 1',
-      '  missed_interims: 2',
-      'dynauth:',
-      '  listeners: [{ address: 127.0.0.1, port: 0 }]',
-      `  clients: [{ name: policy, address: 127.0.0.1/32, secret: ${DYNAUTH_SECRET} }]`,
-      '  timeout_seconds: 0.5',
-      '  retries: 1',
-      '',
-    ].join('\n'),
-  });
+  const { d } = await startDynauthDaemon(t, nas.port, { timeoutSeconds: 0.5, retries: 1 }, [
+    'interim_interval_seconds: 1',
+    'interim_floor_seconds: 1',
+    'missed_interims: 2',
+  ]);
   await login(d, 'alice', 1);
   const deadline = Date.now() + 8000;
   while (nas.received.length === 0 && Date.now() < deadline) await sleep(100);
