@@ -1,31 +1,13 @@
 import t from 'tap';
 import { loadConfigText } from '../../../src/config/load.js';
-import { formatIssue } from '../../../src/config/yaml-loader.js';
-
-const FILE = '/etc/aaaproxy/aaaproxy.yaml';
-
-/** Lines 1-10; what a test adds starts at line 11. */
-const BASE = `listeners:
-  - { type: auth, address: 127.0.0.1, port: 1812 }
-clients:
-  - name: nas1
-    address: 127.0.0.1/32
-    secret: testing123
-local_users:
-  file: users.yaml
-accounting:
-  log: { path: accounting.jsonl }
-`;
+import { BASE, configErrors, FILE } from '../../helpers/config-text.js';
 
 const DYNAUTH = `dynauth:
   listeners: [{ address: 0.0.0.0 }]
   clients: [{ name: policy, address: 192.0.2.0/24, secret: coa-secret }]
 `;
 
-function errors(text: string): string[] {
-  const r = loadConfigText(FILE, text);
-  return r.ok ? [] : r.errors.map(formatIssue);
-}
+const errors = configErrors;
 
 t.test('defaults: port 3799, NAS port 3799, 3 s x 2 retries, 300 s window', async (t) => {
   const r = loadConfigText(FILE, BASE + 'sessions: { enabled: true }\n' + DYNAUTH);

@@ -1,26 +1,8 @@
 import t from 'tap';
 import { loadConfigText } from '../../../src/config/load.js';
-import { formatIssue } from '../../../src/config/yaml-loader.js';
+import { BASE, configErrors, FILE } from '../../helpers/config-text.js';
 
-const FILE = '/etc/aaaproxy/aaaproxy.yaml';
-
-/** Lines 1-10; what a test adds starts at line 11. */
-const BASE = `listeners:
-  - { type: auth, address: 127.0.0.1, port: 1812 }
-clients:
-  - name: nas1
-    address: 127.0.0.1/32
-    secret: testing123
-local_users:
-  file: users.yaml
-accounting:
-  log: { path: accounting.jsonl }
-`;
-
-function errors(extra: string): string[] {
-  const r = loadConfigText(FILE, BASE + extra);
-  return r.ok ? [] : r.errors.map(formatIssue);
-}
+const errors = (extra: string): string[] => configErrors(BASE + extra);
 
 t.test('defaults: off, in memory, no interim override, floor 60', async (t) => {
   const r = loadConfigText(FILE, BASE);
