@@ -38,7 +38,7 @@ export class SpoolMetrics {
     this.commits = new Counter({ name: 'aaaproxy_spool_commits_total', help: 'Group commits (one durable write each) of the spool.', registers });
     this.commitSeconds = new Histogram({
       name: 'aaaproxy_spool_commit_seconds',
-      help: 'How long a group commit took, from its start to the durable write (the disk part of an Accounting-Response).',
+      help: 'How long a group commit took, from its start until its records were acknowledged: the durable write, the thread-pool hop and the wait for the event loop (and for earlier commits).',
       buckets: [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5],
       registers,
     });
