@@ -586,3 +586,25 @@ t.test('a realm-stripping route and a NAS identity override apply to accounting 
   t.has(byKey.get(corp.key), { 'User-Name': 'bob', 'NAS-Identifier': 'proxy-1', 'NAS-IP-Address': '198.51.100.1' }, 'stripped, with our NAS identity');
   t.has(byKey.get(other.key), { 'User-Name': 'eve@elsewhere.example', 'NAS-Identifier': 'proxy-1' }, 'a route without strip_realm keeps the name');
 });
+
+t.test('a record whose upstream copy would pass 4096 octets is acknowledged, then skipped and logged, not retried forever', async (t) => {
+  const upstream = await startFreeRadius(t, { users: '', name: 'long-upstream' });
+  const d = await startDaemon(t, { users: 'users: {}\n', spool: spoolYaml(), extraConfig: proxyConfig([['up', upstream]]) });
+  const nas = await Nas.open(t, d.acctPort, d.secret);
+  // Padded with Class to 4080 octets from the NAS; ours adds Message-Authenticator (18),
+  // Acct-Delay-Time (6) and Proxy-State (10): 4114.
+  const long = acctRecord('long-1', 71, 0, 'Start');
+  const octets = (attrs: typeof long.attributes) => 20 + attrs.reduce((n, a) => n + 2 + a.value.length, 0);
+  const classes = Array.from({ length: 15 }, (_, i) => ({ type: Attr.Class, value: Buffer.alloc(253, i) }));
+  long.attributes = [...long.attributes.filter((a) => a.type !== Attr.Class), ...classes];
+  long.attributes.push({ type: Attr.Class, value: Buffer.alloc(4080 - octets(long.attributes) - 2, 0x2e) });
+  const size = octets(long.attributes);
+  t.ok(size > 4096 - 34 && size <= 4096, `the NAS's packet (${size} octets) fits, the upstream copy would not`);
+  t.ok((await nas.send(long.attributes)) !== undefined, 'the NAS is answered: the record is durable');
+  const normal = acctRecord('long-2', 72, 0, 'Start');
+  t.ok((await nas.send(normal.attributes)) !== undefined);
+  await upstream.waitForAccounting(1, 5000);
+  await d.waitForMetric(PENDING, undefined, (v) => v === 0, 5000);
+  await d.waitForLog((l) => l.msg === 'accounting spool: record would pass 4096 octets upstream; skipped');
+  t.same((await upstream.accountingRecords()).map(keyOf), [normal.key], 'the other record arrived; the long one was skipped');
+});
