@@ -14,70 +14,7 @@
  * JavaScript side: src/transport/batched-udp.ts. A send the kernel refuses with EAGAIN is
  * lost, as it would be on the wire (the kernel counts it in SndbufErrors); the peer retransmits.
  */
-#define _GNU_SOURCE /* recvmmsg, sendmmsg */
-#define NAPI_VERSION 8
-#include <arpa/inet.h>
-#include <errno.h>
-#include <netinet/in.h>
-#include <node_api.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
-#include <uv.h>
-
-#define BATCH 32
-/* RFC 2865 §3: a packet is at most 4096 octets; nothing past that is ever needed. One more
-   octet is read so that the decoder still sees a longer datagram as too long. */
-#define MAX_DATAGRAM 4096
-#define READ_SIZE (MAX_DATAGRAM + 1)
-#define SEND_ARENA (64 * 1024)
-/* Per received datagram in the shared metadata array: offset, length, port. */
-#define META_WORDS 3
-/* Batches read per readiness event before other handles get their turn. */
-#define MAX_ROUNDS 4
-
-typedef struct sock_s sock_t;
-
-typedef struct {
-  /* > 0 while a batch callback runs: its sends are flushed when it returns. */
-  int depth;
-  /* Set when a send outside a batch asked JavaScript for a flush (setImmediate). */
-  int flush_requested;
-  sock_t *pending;
-} instance_t;
-
-struct sock_s {
-  uv_poll_t poll;
-  int fd;
-  int family;
-  int closed;
-  napi_env env;
-  instance_t *inst;
-  napi_ref on_batch;
-  napi_ref resource;
-  napi_ref meta_ref;
-  uint32_t *meta;
-  napi_ref addrs_ref;
-  napi_async_context async_ctx;
-  /* The last peer address seen and its JavaScript string: peers repeat. */
-  struct sockaddr_storage last_peer;
-  napi_ref last_peer_string;
-  /* Receive buffers. */
-  struct mmsghdr rmsgs[BATCH];
-  struct iovec riov[BATCH];
-  struct sockaddr_storage raddr[BATCH];
-  unsigned char rbuf[BATCH][READ_SIZE];
-  /* Queued sends. */
-  struct mmsghdr smsgs[BATCH];
-  struct iovec siov[BATCH];
-  struct sockaddr_storage saddr[BATCH];
-  unsigned char sarena[SEND_ARENA];
-  size_t sused;
-  int scount;
-  int in_pending;
-  sock_t *next_pending;
-};
+#include "udp_batch.h"
 
 #define CHECK(call)                                   \
   do {                                                \
@@ -93,14 +30,13 @@ static napi_value make_int(napi_env env, int64_t v) {
   return out;
 }
 
-static sock_t *get_sock(napi_env env, napi_value v) {
+sock_t *get_sock(napi_env env, napi_value v) {
   void *p = NULL;
   if (napi_get_value_external(env, v, &p) != napi_ok) return NULL;
   return (sock_t *)p;
 }
 
-/* Parses "a.b.c.d" or an IPv6 literal and port into a sockaddr of the socket's family. */
-static int to_sockaddr(int family, const char *address, int port, struct sockaddr_storage *ss, socklen_t *len) {
+int to_sockaddr(int family, const char *address, int port, struct sockaddr_storage *ss, socklen_t *len) {
   memset(ss, 0, sizeof(*ss));
   if (family == AF_INET) {
     struct sockaddr_in *a = (struct sockaddr_in *)ss;
@@ -255,8 +191,7 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   napi_close_handle_scope(s->env, hs);
 }
 
-static void on_closed(uv_handle_t *handle) {
-  sock_t *s = (sock_t *)handle;
+static void release_sock(sock_t *s) {
   napi_env env = s->env;
   close(s->fd);
   napi_delete_reference(env, s->on_batch);
@@ -266,6 +201,18 @@ static void on_closed(uv_handle_t *handle) {
   if (s->last_peer_string) napi_delete_reference(env, s->last_peer_string);
   napi_async_destroy(env, s->async_ctx);
   free(s);
+}
+
+static void on_closed(uv_handle_t *handle) {
+  sock_t *s = (sock_t *)handle;
+  if (s->users > 0)
+    s->close_deferred = 1;
+  else
+    release_sock(s);
+}
+
+void sock_unuse(sock_t *s) {
+  if (--s->users == 0 && s->close_deferred) release_sock(s);
 }
 
 /* open(family: 4|6, onBatch(data, count), meta: Uint32Array, addresses: string[]) -> handle */
@@ -488,5 +435,6 @@ NAPI_MODULE_INIT() {
   napi_create_int32(env, BATCH, &batch);
   napi_set_named_property(env, exports, "BATCH", batch);
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  register_durable_commit(env, exports);
   return exports;
 }

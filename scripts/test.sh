@@ -33,8 +33,9 @@ if ((${#missing[@]} > 0)); then
 fi
 
 npm run --silent build
-# npm ci builds the batched UDP addon; a tree set up otherwise may not have it yet.
-[ -f build/Release/udp_batch.node ] || bash scripts/build-native.sh
+# npm ci builds the native addon; a tree set up otherwise may not have it yet, or an older one.
+addon=build/Release/udp_batch.node
+[[ -f $addon && -z $(find native binding.gyp -newer "$addon") ]] || bash scripts/build-native.sh
 # tap builds its plugin set (package.json "tap.plugin" drops the TypeScript loader: tests are
 # compiled) into .tap/plugins; a fresh clone has none, so build it before the first run.
 npx tap build >/dev/null

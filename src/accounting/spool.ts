@@ -43,6 +43,7 @@ import { constants } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GroupCommit } from './group-commit.js';
+import type { CommitReply } from '../transport/durable-commit.js';
 import { frameBytes, MAX_CLIENT_BYTES, MAX_PACKET_BYTES, scanFrames, writeFrame } from './spool-format.js';
 
 /** The segment being written: read-write (recovery scans it too), every write durable on return. */
@@ -71,6 +72,21 @@ export interface SpoolOptions {
   cursorFlushMs?: number;
   /** Recent appends kept in memory so read() need not go to disk (default 4 MiB). */
   tailCacheBytes?: number;
+  /**
+   * Writes the commits and sends their records' replies once durable (src/transport/durable-commit.ts,
+   * on the batched UDP addon). Without it, commits are written through node:fs and a record's
+   * reply is the caller's to send when append() resolves.
+   */
+  committer?: SpoolCommitter;
+}
+
+/**
+ * Writes a commit at its offset of a segment opened O_DSYNC, then sends `replies`; resolves
+ * with the write's error. After a failed write it sends no replies until resume().
+ */
+export interface SpoolCommitter {
+  write(fd: number, data: Buffer, position: number, replies: readonly CommitReply[]): Promise<NodeJS.ErrnoException | undefined>;
+  resume(): void;
 }
 
 export interface SpoolObserver {
@@ -139,6 +155,7 @@ interface Pending {
   client: Buffer;
   packet: Buffer;
   bytes: number;
+  reply: CommitReply | undefined;
   resolve: (e: SpoolEntry) => void;
   reject: (err: Error) => void;
 }
@@ -161,6 +178,12 @@ const SPARE = 'spare.tmp';
  */
 const SPARE_CHUNK = 256 * 1024;
 const TAIL_ENTRY_OVERHEAD = 96;
+
+function repliesOf(batch: readonly Pending[]): CommitReply[] {
+  const out: CommitReply[] = [];
+  for (const p of batch) if (p.reply) out.push(p.reply);
+  return out;
+}
 
 function segmentName(firstSeq: number): string {
   return `${String(firstSeq).padStart(16, '0')}.seg`;
@@ -242,9 +265,11 @@ export class AccountingSpool {
    * Resolves once the record is durable (O_DSYNC write); rejects SpoolFullError at the size limit,
    * SpoolError AAA_ERR_SPOOL_CLOSED after close, AAA_ERR_SPOOL_IO after a failed write-back (the
    * spool then takes no more records until restarted), or the write error itself. `packet` is
-   * copied at commit time: do not change it before the promise settles.
+   * copied at commit time: do not change it before the promise settles. With a committer
+   * (repliesOnCommit), `reply` is sent once the record is durable and before this resolves;
+   * never when it rejects.
    */
-  append(client: string, packet: Buffer): Promise<SpoolEntry> {
+  append(client: string, packet: Buffer, reply?: CommitReply): Promise<SpoolEntry> {
     if (this.closed) return Promise.reject(new SpoolError('AAA_ERR_SPOOL_CLOSED', 'accounting spool is closed'));
     if (this.broken) return Promise.reject(this.broken);
     const name = Buffer.from(client, 'utf8');
@@ -257,7 +282,7 @@ export class AccountingSpool {
     }
     this.queuedBytes += bytes;
     return new Promise((resolve, reject) => {
-      this.queue.push({ client: name, packet, bytes, resolve, reject });
+      this.queue.push({ client: name, packet, bytes, reply, resolve, reject });
       this.groupCommit.schedule();
     });
   }
@@ -306,7 +331,8 @@ export class AccountingSpool {
       this.commitChain = new Promise((resolve) => (settle = resolve));
       let ok = false;
       try {
-        const write = this.writeAt(this.activeFh!, buf, at);
+        const committer = this.opts.committer;
+        const write = committer ? committer.write(this.activeFh!.fd, buf, at, repliesOf(batch)) : this.writeAt(this.activeFh!, buf, at);
         this.writesInFlight.add(write);
         const writeError = await write;
         this.writesInFlight.delete(write);
@@ -386,6 +412,7 @@ export class AccountingSpool {
       if (this.failure !== e) return;
       this.failure = undefined;
       this.commitChain = Promise.resolve(true);
+      this.opts.committer?.resume();
     });
     return e;
   }
@@ -725,6 +752,11 @@ export class AccountingSpool {
   // ---------------------------------------------------------------- waiting and stats
 
   /** True once close() was called: the forwarder loop stops when waitForData resolves and this is set. */
+  /** append() sends the replies it is given (a committer is configured). */
+  get repliesOnCommit(): boolean {
+    return this.opts.committer !== undefined;
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }

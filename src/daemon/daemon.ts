@@ -18,7 +18,7 @@ import type { Dictionary } from '../radius/dictionary.js';
 import { ClientTable } from '../server/clients.js';
 import { DuplicateCache } from '../server/duplicates.js';
 import { DROP_REASONS, RadiusFront, type ListenerContext } from '../server/front.js';
-import { chooseUdpIo, createUdpEndpoint, type Peer, type UdpEndpoint } from '../transport/udp.js';
+import { chooseUdpIo, createDurableCommitter, createUdpEndpoint, type Peer, type UdpEndpoint } from '../transport/udp.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { buildUpstreams, serverSettings, type UpstreamSet } from './upstreams.js';
 import { UpstreamMetrics } from '../observability/upstream-metrics.js';
@@ -168,7 +168,7 @@ export class Daemon {
       const sp = config.accounting.spool;
       if (sp) {
         spool = await AccountingSpool.open(
-          { dir: sp.dir, maxBytes: sp.max_bytes, segmentBytes: sp.segment_bytes, groupCommitMs: sp.group_commit_ms },
+          { dir: sp.dir, maxBytes: sp.max_bytes, segmentBytes: sp.segment_bytes, groupCommitMs: sp.group_commit_ms, committer: createDurableCommitter(udp.io) },
           spoolObserver(() => daemon.log, spoolMetrics),
         );
         forwarder = new AccountingForwarder(spool, upstreams.pools, forwarderObserver(() => daemon.log, spoolMetrics), {
@@ -327,6 +327,7 @@ export class Daemon {
       (msg, peer) => this.parts.front.handleDatagram(context, msg, peer),
       (err) => this.log.error({ err, listener: key }, 'socket error'),
     );
+    if (endpoint.commitReply) context.commitReply = endpoint.commitReply.bind(endpoint);
     const bound = await endpoint.start();
     this.log.info({ type: cfg.type, address: bound.address, port: bound.port }, 'listening');
     return { key, config: cfg, endpoint, context };

@@ -74,12 +74,14 @@ export async function routeAccountingRequest(routing: Routing, targets: Accounti
   if (decision.target === LOCAL_TARGET || !targets.spool) {
     return handleAccountingRequest(targets.log, targets.dict, packet, origin.client, origin.peer);
   }
+  // The spool sends the NAS its answer itself once the record is durable, when it can.
+  const durableReply = targets.spool.repliesOnCommit ? origin.durableReply : undefined;
   try {
-    await targets.spool.append(spoolLabel(decision.target, origin.client.name, decision.strippedUserName), origin.datagram);
+    await targets.spool.append(spoolLabel(decision.target, origin.client.name, decision.strippedUserName), origin.datagram, durableReply);
   } catch (err) {
     throw new DropRequest(err instanceof SpoolFullError ? 'spool_full' : 'spool_unavailable');
   }
-  return { code: Code.AccountingResponse, attributes: [], result: 'acct_ok', reason: statusTypeName(packet) };
+  return { code: Code.AccountingResponse, attributes: [], result: 'acct_ok', reason: statusTypeName(packet), sent: durableReply?.buf };
 }
 
 export async function routeAccessRequest(

@@ -7,6 +7,7 @@ import { Attr } from '../radius/attribute-types.js';
 import { Code } from '../radius/codes.js';
 import { encodeResponse, verifyRequest } from '../radius/message.js';
 import { DECODE_FAILURES, decodePacket, findAttribute, type DecodeFailure, type RadiusPacket, type RawAttribute } from '../radius/packet.js';
+import type { CommitReply } from '../transport/durable-commit.js';
 import type { Peer } from '../transport/udp.js';
 import type { ClientTable, RadiusClient } from './clients.js';
 import { DuplicateEntry, IN_PROGRESS, type DuplicateCache } from './duplicates.js';
@@ -64,6 +65,8 @@ export interface HandlerReply {
   reason?: string;
   /** Role mapping rules that matched (LDAP backend): for the log line and the session. */
   roles?: readonly string[];
+  /** The reply already left (the spool sent origin.durableReply with its commit): these octets. */
+  sent?: Buffer;
 }
 
 /** Where a request arrived: the client, its source and the listener's name (for routing). */
@@ -73,6 +76,11 @@ export interface RequestOrigin {
   listener: string | undefined;
   /** The verified request as received (the accounting spool stores it as it is). */
   datagram: Buffer;
+  /**
+   * For an Accounting-Request on a listener that can (batched UDP I/O): the plain
+   * Accounting-Response, for the spool to send as soon as the record is durable.
+   */
+  durableReply: CommitReply | undefined;
 }
 
 export interface RequestHandlers {
@@ -92,6 +100,8 @@ export interface ListenerContext {
   name: string | undefined;
   duplicates: DuplicateCache;
   send(buf: Buffer, peer: Peer): void;
+  /** Wraps a reply for the accounting spool to send from this listener's socket (batched UDP I/O only). */
+  commitReply?(buf: Buffer, peer: Peer): CommitReply | undefined;
 }
 
 export class RadiusFront {
@@ -172,16 +182,12 @@ export class RadiusFront {
   ): Promise<void> {
     this.inFlight++;
     try {
-      const reply = await this.dispatch(listener.kind, { client, peer, listener: listener.name, datagram }, packet);
-      const buf = encodeResponse(
-        { code: reply.code, identifier: packet.identifier, attributes: withProxyState(reply.attributes, packet.attributes) },
-        packet.authenticator,
-        client.secret,
-        // RFC 5997 §3: answers to Status-Server carry Message-Authenticator too.
-        packet.code === Code.StatusServer || undefined,
-      );
+      const durableReply =
+        packet.code === Code.AccountingRequest && listener.commitReply ? listener.commitReply(encodeReply(ACCOUNTING_OK, packet, client), peer) : undefined;
+      const reply = await this.dispatch(listener.kind, { client, peer, listener: listener.name, datagram, durableReply }, packet);
+      const buf = reply.sent ?? encodeReply(reply, packet, client);
       listener.duplicates.complete(entry, buf);
-      listener.send(buf, peer);
+      if (!reply.sent) listener.send(buf, peer);
       this.observer.completed(client.name, packet.code, reply, (performance.now() - started) / 1000);
     } catch (err) {
       listener.duplicates.forget(entry);
@@ -207,6 +213,19 @@ export class RadiusFront {
         });
     }
   }
+}
+
+/** RFC 2866 §4.2: an Accounting-Response with nothing but the NAS's Proxy-State. */
+const ACCOUNTING_OK = { code: Code.AccountingResponse, attributes: [] as RawAttribute[] };
+
+function encodeReply(reply: { code: number; attributes: RawAttribute[] }, packet: RadiusPacket, client: RadiusClient): Buffer {
+  return encodeResponse(
+    { code: reply.code, identifier: packet.identifier, attributes: withProxyState(reply.attributes, packet.attributes) },
+    packet.authenticator,
+    client.secret,
+    // RFC 5997 §3: answers to Status-Server carry Message-Authenticator too.
+    packet.code === Code.StatusServer || undefined,
+  );
 }
 
 function acceptsCode(kind: ListenerKind, code: number): boolean {

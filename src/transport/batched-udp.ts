@@ -10,11 +10,12 @@
 import { createRequire } from 'node:module';
 import { isIPv6 } from 'node:net';
 import { getSystemErrorName } from 'node:util';
+import type { CommitReply, DurableCommitAddon } from './durable-commit.js';
 import type { DatagramHandler, Peer, UdpEndpoint, UdpEndpointOptions } from './udp.js';
 
 type Handle = object & { readonly __udpBatchHandle: unique symbol };
 
-interface UdpBatchAddon {
+export interface UdpBatchAddon extends DurableCommitAddon {
   readonly BATCH: number;
   open(family: 4 | 6, onBatch: (data: Buffer, count: number) => void, meta: Uint32Array, addresses: string[]): Handle;
   bind(h: Handle, address: string, port: number): number;
@@ -106,6 +107,11 @@ export class BatchedUdpEndpoint implements UdpEndpoint {
 
   send(buf: Buffer, peer: Peer): void {
     if (this.handle) this.queued(this.addon.send(this.handle, buf, peer.address, peer.port), peer);
+  }
+
+  /** A reply for a spool commit to send from this socket (durable-commit.ts); undefined once closed. */
+  commitReply(buf: Buffer, peer: Peer): CommitReply | undefined {
+    return this.handle ? { socket: this.handle, buf, peer } : undefined;
   }
 
   sendToPeer(buf: Buffer): void {

@@ -9,6 +9,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { BatchedUdpEndpoint, loadUdpBatchAddon } from './batched-udp.js';
+import { DurableCommitter, type CommitReply } from './durable-commit.js';
 
 export interface Peer {
   address: string;
@@ -35,6 +36,11 @@ export interface UdpEndpoint {
   send(buf: Buffer, peer: Peer): void;
   /** For a connected endpoint. */
   sendToPeer(buf: Buffer): void;
+  /**
+   * A reply that an accounting spool commit sends from this socket once it is durable
+   * (durable-commit.ts); absent on node:dgram.
+   */
+  commitReply?(buf: Buffer, peer: Peer): CommitReply | undefined;
   /** Idempotent. */
   close(): Promise<void>;
 }
@@ -66,6 +72,13 @@ export function createUdpEndpoint(
     return new BatchedUdpEndpoint(loaded.addon, opts, onDatagram, onSocketError);
   }
   return new DgramUdpEndpoint(opts, onDatagram, onSocketError);
+}
+
+/** The committer for the accounting spool with batched I/O (durable-commit.ts); none with node:dgram. */
+export function createDurableCommitter(io: UdpIo): DurableCommitter | undefined {
+  if (io !== 'batched') return undefined;
+  const loaded = loadUdpBatchAddon();
+  return loaded.addon ? new DurableCommitter(loaded.addon) : undefined;
 }
 
 /** node:dgram: one system call and one callback per datagram. */

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AccountingSpool, SpoolError, SpoolFullError, type SpoolEntry, type SpoolObserver, type SpoolOptions } from '../../../src/accounting/spool.js';
 import { frameBytes } from '../../../src/accounting/spool-format.js';
+import { loadUdpBatchAddon } from '../../../src/transport/batched-udp.js';
 
 function tempDir(): string {
   const base = mkdtempSync(join(tmpdir(), 'aaaproxy-spool-'));
@@ -584,63 +585,93 @@ t.test('preallocation: a torn record inside preallocated space is cut off', asyn
 /**
  * A real write failure: the child runs under a file-size limit (ulimit -f, SIGXFSZ handled),
  * so a commit that would pass it gets EFBIG. Records go in 40 at a time, one batch per
- * event-loop turn, so several commits are in flight when the limit is hit.
+ * event-loop turn, so several commits are in flight when the limit is hit. Written through
+ * node:fs, and through the native committer, which also sends each record's reply (to a
+ * socket in the child): exactly the acknowledged records may get one.
  */
-t.test('a failed write (EFBIG) rejects its commit and every later one in flight; nothing acknowledged is lost', async (t) => {
-  const dir = tempDir();
-  const moduleUrl = new URL('../../../src/accounting/spool.js', import.meta.url).href;
-  const script = `
-    // Node resets inherited signal dispositions: handled, SIGXFSZ leaves the write with EFBIG.
-    process.on('SIGXFSZ', () => {});
-    const { AccountingSpool } = await import(${JSON.stringify(moduleUrl)});
-    const spool = await AccountingSpool.open(
-      { dir: process.argv[1], maxBytes: 1 << 24, segmentBytes: 1 << 22, groupCommitMs: 0, cursorFlushMs: 10 },
-      { committed() {}, corrupt() {} });
-    const settled = [];
-    for (let turn = 0; turn < 25; turn++) {
-      for (let k = 0; k < 40; k++) {
-        const n = turn * 40 + k;
-        const p = Buffer.alloc(100, 0x2e);
-        p.write('acct-' + String(n).padStart(6, '0'));
-        settled.push(spool.append('nas1', p).then((e) => ({ n, seq: e.seq }), (err) => ({ n, code: err.code })));
+for (const writer of ['node:fs', 'native committer'] as const) {
+  const native = writer === 'native committer';
+  t.test(`a failed write (EFBIG) rejects its commit and every later one in flight; nothing acknowledged is lost (${writer})`, { skip: native && !loadUdpBatchAddon().addon && 'addon not built' }, async (t) => {
+    const dir = tempDir();
+    const moduleUrl = (path: string) => JSON.stringify(new URL(`../../../src/${path}`, import.meta.url).href);
+    const script = `
+      // Node resets inherited signal dispositions: handled, SIGXFSZ leaves the write with EFBIG.
+      process.on('SIGXFSZ', () => {});
+      const { AccountingSpool } = await import(${moduleUrl('accounting/spool.js')});
+      let committer, reply = () => undefined, replies = [];
+      if (${native}) {
+        const { BatchedUdpEndpoint, loadUdpBatchAddon } = await import(${moduleUrl('transport/batched-udp.js')});
+        const { DurableCommitter } = await import(${moduleUrl('transport/durable-commit.js')});
+        const { createSocket } = await import('node:dgram');
+        const addon = loadUdpBatchAddon().addon;
+        committer = new DurableCommitter(addon);
+        const ep = new BatchedUdpEndpoint(addon, { address: '127.0.0.1', port: 0, receiveBufferBytes: 1 << 20 }, () => {}, () => {});
+        await ep.start();
+        const nas = createSocket('udp4');
+        nas.on('message', (m) => replies.push(Number(m.toString())));
+        await new Promise((r) => nas.bind(0, '127.0.0.1', r));
+        nas.setRecvBufferSize(4 << 20);
+        reply = (n) => ep.commitReply(Buffer.from(String(n)), { address: '127.0.0.1', port: nas.address().port });
       }
-      await new Promise((r) => setImmediate(r));
+      const spool = await AccountingSpool.open(
+        { dir: process.argv[1], maxBytes: 1 << 24, segmentBytes: 1 << 22, groupCommitMs: 0, cursorFlushMs: 10, committer },
+        { committed() {}, corrupt() {} });
+      const settled = [];
+      for (let turn = 0; turn < 25; turn++) {
+        for (let k = 0; k < 40; k++) {
+          const n = turn * 40 + k;
+          const p = Buffer.alloc(100, 0x2e);
+          p.write('acct-' + String(n).padStart(6, '0'));
+          settled.push(spool.append('nas1', p, reply(n)).then((e) => ({ n, seq: e.seq }), (err) => ({ n, code: err.code })));
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+      const results = await Promise.all(settled);
+      await new Promise((r) => setTimeout(r, 300));
+      process.stdout.write(JSON.stringify({ results, replies }));
+      await spool.close();
+      process.exit(0);
+    `;
+    // ulimit -f counts 1024-octet blocks: 48 KiB hold some 300 records of the 1000.
+    const child = spawn('bash', ['-c', `ulimit -f 48; exec "$0" --input-type=module -e "$1" "$2"`, process.execPath, script, dir], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    t.equal(code, 0, 'the child ran to the end');
+    const { results, replies } = JSON.parse(out) as { results: { n: number; seq?: number; code?: string }[]; replies: number[] };
+    const acked = results.filter((r) => r.seq !== undefined);
+    const failed = results.filter((r) => r.code !== undefined);
+    t.ok(acked.length > 100 && failed.length > 100, `${acked.length} acknowledged, ${failed.length} refused`);
+    t.same([...new Set(failed.map((r) => r.code))], ['EFBIG'], 'refused with the write error');
+    t.same(
+      acked.map((r) => r.seq),
+      acked.map((_, i) => i + 1),
+      'acknowledged seqs are 1..N with no gap: a failed commit gave its seqs back',
+    );
+    t.ok(
+      acked.every((r) => r.n < failed[0]!.n),
+      'every record after the first refused one was refused too (no acknowledgement after a gap)',
+    );
+    if (native) {
+      t.same(
+        replies.sort((a, b) => a - b),
+        acked.map((r) => r.n),
+        'the committer sent a reply for every acknowledged record and for no refused one',
+      );
     }
-    process.stdout.write(JSON.stringify(await Promise.all(settled)));
-    await spool.close();
-  `;
-  // ulimit -f counts 1024-octet blocks: 48 KiB hold some 300 records of the 1000.
-  const child = spawn('bash', ['-c', `ulimit -f 48; exec "$0" --input-type=module -e "$1" "$2"`, process.execPath, script, dir], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-  t.equal(code, 0, 'the child ran to the end');
-  const results = JSON.parse(out) as { n: number; seq?: number; code?: string }[];
-  const acked = results.filter((r) => r.seq !== undefined);
-  const failed = results.filter((r) => r.code !== undefined);
-  t.ok(acked.length > 100 && failed.length > 100, `${acked.length} acknowledged, ${failed.length} refused`);
-  t.same([...new Set(failed.map((r) => r.code))], ['EFBIG'], 'refused with the write error');
-  t.same(
-    acked.map((r) => r.seq),
-    acked.map((_, i) => i + 1),
-    'acknowledged seqs are 1..N with no gap: a failed commit gave its seqs back',
-  );
-  t.ok(
-    acked.every((r) => r.n < failed[0]!.n),
-    'every record after the first refused one was refused too (no acknowledgement after a gap)',
-  );
 
-  const rec = recorder();
-  const spool = await AccountingSpool.open(options(dir, { segmentBytes: 1 << 22, maxBytes: 1 << 24 }), rec);
-  const got = await readAll(spool);
-  t.same(
-    got.map((e) => e.packet.subarray(0, 11).toString()),
-    acked.map((r) => `acct-${String(r.n).padStart(6, '0')}`),
-    'after a restart without the limit, exactly the acknowledged records are there, in order',
-  );
-  t.same(rec.corrupted, [], 'the failed writes were cut off: no damage left behind');
-  t.same(rec.torn, []);
-  await spool.close();
-});
+    const rec = recorder();
+    const spool = await AccountingSpool.open(options(dir, { segmentBytes: 1 << 22, maxBytes: 1 << 24 }), rec);
+    const got = await readAll(spool);
+    t.same(
+      got.map((e) => e.packet.subarray(0, 11).toString()),
+      acked.map((r) => `acct-${String(r.n).padStart(6, '0')}`),
+      'after a restart without the limit, exactly the acknowledged records are there, in order',
+    );
+    t.same(rec.corrupted, [], 'the failed writes were cut off: no damage left behind');
+    t.same(rec.torn, []);
+    await spool.close();
+  });
+}

@@ -1,0 +1,93 @@
+/**
+ * Durable commit, then reply, on the native addon (native/durable_commit.c, Linux): a
+ * thread-pool thread writes a spool commit and, once it and every earlier commit are
+ * durable, sends the Accounting-Responses of its records from the listener's socket. The
+ * NAS's answer then no longer waits for the event loop to see the write end (RFC 2866 §2:
+ * the answer follows the recording, and nothing else).
+ *
+ * Commits are ordered by submission: a commit's replies never leave before those of an
+ * earlier one, nor at all when an earlier write failed (the spool cuts the failed commit
+ * and every later one off the file and refuses their records). Without the addon there is
+ * no committer, and the front sends the answers itself after the commit.
+ */
+import { getSystemErrorName } from 'node:util';
+import type { Peer } from './udp.js';
+
+export type Sequencer = object & { readonly __commitSequencer: unique symbol };
+
+/** The addon's commit functions (native/durable_commit.c). */
+export interface DurableCommitAddon {
+  commitOpen(): Sequencer;
+  commitResume(sequencer: Sequencer): void;
+  commitWrite(
+    sequencer: Sequencer,
+    fd: number,
+    data: Buffer,
+    position: number,
+    sockets: readonly object[],
+    replies: readonly Buffer[],
+    addresses: readonly string[],
+    ports: readonly number[],
+    done: (errno: number) => void,
+  ): void;
+}
+
+/** A reply to send once its record's commit is durable; made by BatchedUdpEndpoint.commitReply. */
+export interface CommitReply {
+  readonly socket: object;
+  readonly buf: Buffer;
+  readonly peer: Peer;
+}
+
+/** One per spool: its commits are sequenced together. */
+export class DurableCommitter {
+  private readonly sequencer: Sequencer;
+
+  constructor(private readonly addon: DurableCommitAddon) {
+    this.sequencer = addon.commitOpen();
+  }
+
+  /**
+   * Writes `data` at `position` of `fd` (opened O_DSYNC: durable when the write returns) and
+   * then sends `replies` unless an earlier write failed (see resume). Resolves with the
+   * write's error, if any (no reply was sent then).
+   */
+  write(fd: number, data: Buffer, position: number, replies: readonly CommitReply[]): Promise<NodeJS.ErrnoException | undefined> {
+    const sockets: object[] = [];
+    const bufs: Buffer[] = [];
+    const addresses: string[] = [];
+    const ports: number[] = [];
+    for (const r of replies) {
+      sockets.push(r.socket);
+      bufs.push(r.buf);
+      addresses.push(r.peer.address);
+      ports.push(r.peer.port);
+    }
+    return new Promise((resolve) => {
+      try {
+        this.addon.commitWrite(this.sequencer, fd, data, position, sockets, bufs, addresses, ports, (errno) => {
+          resolve(errno === 0 ? undefined : writeError(errno));
+        });
+      } catch (err) {
+        // Arguments of the wrong type (a bug): nothing was queued. As a failed write, the spool
+        // cuts the commit off and refuses its records, so no seq is left with a hole.
+        resolve(Object.assign(err as Error, { code: 'EINVAL' }) as NodeJS.ErrnoException);
+      }
+    });
+  }
+
+  /**
+   * After a failed write no commit sends replies (their records follow the failed ones and
+   * are refused) until this is called: once the spool has cut the failed commits off and
+   * every commit it refused has ended.
+   */
+  resume(): void {
+    this.addon.commitResume(this.sequencer);
+  }
+}
+
+function writeError(errno: number): NodeJS.ErrnoException {
+  const code = getSystemErrorName(-errno);
+  return Object.assign(new Error(`${code}: spool write failed`), { code, errno: -errno, syscall: 'write' });
+}
+
