@@ -7,7 +7,7 @@ import { Attr } from '../radius/attribute-types.js';
 import { describeAttributes } from '../radius/attributes.js';
 import { Code } from '../radius/codes.js';
 import type { Dictionary } from '../radius/dictionary.js';
-import { findAttribute, type RadiusPacket } from '../radius/packet.js';
+import { attributeOf, type RadiusPacket } from '../radius/packet.js';
 import type { HandlerReply } from '../server/front.js';
 import type { RadiusClient } from '../server/clients.js';
 import type { Peer } from '../transport/udp.js';
@@ -30,7 +30,7 @@ const STATUS_NAMES = new Map<number, string>([
 ]);
 
 export function statusTypeName(packet: RadiusPacket): string {
-  const v = findAttribute(packet.attributes, Attr.AcctStatusType);
+  const v = attributeOf(packet, Attr.AcctStatusType);
   if (!v || v.length !== 4) return 'missing';
   return STATUS_NAMES.get(v.readUInt32BE(0)) ?? 'other';
 }

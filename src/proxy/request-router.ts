@@ -6,7 +6,7 @@ import { handleAccessRequest } from '../auth/access-handler.js';
 import type { AuthBackend } from '../auth/backend.js';
 import { Attr } from '../radius/attribute-types.js';
 import { Code } from '../radius/codes.js';
-import { findAttribute, type RadiusPacket, type RawAttribute } from '../radius/packet.js';
+import { attributeOf, type RadiusPacket, type RawAttribute } from '../radius/packet.js';
 import { LOCAL_TARGET, type Router } from '../routing/router.js';
 import { DropRequest, type HandlerReply, type RequestOrigin } from '../server/front.js';
 import type { UpstreamPool } from '../upstream/pool.js';
@@ -32,7 +32,7 @@ export interface Routing {
 const LDAP_PREFIX = 'ldap:';
 
 function routeRequest(packet: RadiusPacket, origin: RequestOrigin) {
-  const userName = findAttribute(packet.attributes, Attr.UserName)?.toString('utf8');
+  const userName = attributeOf(packet, Attr.UserName)?.toString('utf8');
   return { userName, client: origin.client.name, clientGroup: origin.client.group, listener: origin.listener };
 }
 

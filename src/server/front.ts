@@ -6,7 +6,7 @@
 import { Attr } from '../radius/attribute-types.js';
 import { Code } from '../radius/codes.js';
 import { encodeResponse, verifyRequest } from '../radius/message.js';
-import { DECODE_FAILURES, decodePacket, findAttribute, type DecodeFailure, type RadiusPacket, type RawAttribute } from '../radius/packet.js';
+import { attributeOf, attributesOf, DECODE_FAILURES, decodePacket, type DecodeFailure, type RadiusPacket, type RawAttribute } from '../radius/packet.js';
 import type { CommitReply } from '../transport/durable-commit.js';
 import type { Peer } from '../transport/udp.js';
 import type { ClientTable, RadiusClient } from './clients.js';
@@ -153,11 +153,11 @@ export class RadiusFront {
 
     const isAccess = packet.code === Code.AccessRequest;
     // RFC 3579 §3.2: an Access-Request with EAP-Message must carry Message-Authenticator.
-    const eap = isAccess && findAttribute(packet.attributes, Attr.EapMessage) !== undefined;
+    const eap = isAccess && attributeOf(packet, Attr.EapMessage) !== undefined;
     const check = verifyRequest(msg, packet.code, client.secret, eap);
     if (check.check !== 'ok') return this.observer.dropped(check.check, peer, client.name);
     if (isAccess) {
-      const hasProxyState = findAttribute(packet.attributes, Attr.ProxyState) !== undefined;
+      const hasProxyState = attributeOf(packet, Attr.ProxyState) !== undefined;
       const refused = client.checkAccessRequestPolicy(check.hasMessageAuthenticator, hasProxyState);
       if (refused) return this.observer.dropped(refused, peer, client.name);
     }
@@ -220,7 +220,7 @@ const ACCOUNTING_OK = { code: Code.AccountingResponse, attributes: [] as RawAttr
 
 function encodeReply(reply: { code: number; attributes: RawAttribute[] }, packet: RadiusPacket, client: RadiusClient): Buffer {
   return encodeResponse(
-    { code: reply.code, identifier: packet.identifier, attributes: withProxyState(reply.attributes, packet.attributes) },
+    { code: reply.code, identifier: packet.identifier, attributes: withProxyState(reply.attributes, packet) },
     packet.authenticator,
     client.secret,
     // RFC 5997 §3: answers to Status-Server carry Message-Authenticator too.
@@ -234,12 +234,7 @@ function acceptsCode(kind: ListenerKind, code: number): boolean {
 }
 
 /** RFC 2865 §5.33: Proxy-State is copied unmodified and in order into the reply. */
-function withProxyState(reply: RawAttribute[], request: readonly RawAttribute[]): RawAttribute[] {
-  let out = reply;
-  for (const a of request) {
-    if (a.type !== Attr.ProxyState) continue;
-    if (out === reply) out = reply.slice();
-    out.push(a);
-  }
-  return out;
+function withProxyState(reply: RawAttribute[], request: RadiusPacket): RawAttribute[] {
+  const proxyStates = attributesOf(request, Attr.ProxyState);
+  return proxyStates.length === 0 ? reply : reply.concat(proxyStates);
 }

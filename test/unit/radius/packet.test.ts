@@ -1,5 +1,8 @@
 import t from 'tap';
+import { Attr } from '../../../src/radius/attribute-types.js';
 import {
+  attributeOf,
+  attributesOf,
   DECODE_FAILURES,
   EncodeError,
   MAX_PACKET_LENGTH,
@@ -94,7 +97,8 @@ t.test('octets past Length are padding and are ignored (RFC 2865 §3)', (t) => {
   const b = decodePacket(padded);
   t.ok(a.ok && b.ok);
   if (!a.ok || !b.ok) return t.end();
-  t.same(b.packet, a.packet);
+  t.same(b.packet, a.packet, 'same header');
+  t.same(b.packet.attributes, a.packet.attributes, 'same attributes');
   t.equal(encodePacket(b.packet).toString('hex'), exact.toString('hex'), 're-encodes without the padding');
   // Padding that would not parse as attributes is still ignored.
   t.ok(decodePacket(datagram(body, { extra: [1, 0, 1] })).ok);
@@ -235,5 +239,25 @@ t.test('5000 random datagrams never make decodePacket throw', (t) => {
   }
   t.ok(decoded > 100, `${decoded} of 5000 decoded`);
   t.ok(reasons.size >= 7, `refusal reasons seen: ${[...reasons].map(([k, v]) => `${k}=${v}`).join(' ')}`);
+  t.end();
+});
+
+t.test('a decoded packet finds attributes in the datagram as in its list', (t) => {
+  const proxyState = (v: number) => [Attr.ProxyState, 3, v];
+  const wire = datagram([...proxyState(1), 1, 6, 0x6e, 0x65, 0x6d, 0x6f, ...proxyState(2), 40, 6, 0, 0, 0, 1]);
+  for (const listFirst of [false, true]) {
+    const d = decodePacket(wire);
+    if (!d.ok) return t.fail('decodes');
+    if (listFirst) t.equal(d.packet.attributes.length, 4);
+    t.equal(attributeOf(d.packet, Attr.UserName)?.toString(), 'nemo');
+    t.same(attributeOf(d.packet, Attr.ProxyState), Buffer.from([1]), 'the first of two');
+    t.equal(attributeOf(d.packet, Attr.State), undefined);
+    t.same(attributesOf(d.packet, Attr.ProxyState), [{ type: Attr.ProxyState, value: Buffer.from([1]) }, { type: Attr.ProxyState, value: Buffer.from([2]) }], 'both, in order');
+    t.same(attributesOf(d.packet, Attr.State), []);
+  }
+  // A packet built in code (not decoded) is searched through its list.
+  const built = { code: 1, identifier: 0, authenticator: Buffer.alloc(16), attributes: [{ type: Attr.UserName, value: Buffer.from('x') }] };
+  t.equal(attributeOf(built, Attr.UserName)?.toString(), 'x');
+  t.same(attributesOf(built, Attr.ProxyState), []);
   t.end();
 });
