@@ -145,14 +145,30 @@ t.test('the primary service account binds again once it works and retry_seconds 
   t.same(changes, ['primary->backup', 'backup->primary']);
 });
 
+/** The source addresses of the connections in a slapd log whose operations mention `needle`. */
+function sourcesOf(log: string, needle: string): string[] {
+  const source = new Map<string, string>();
+  const mentioned = new Set<string>();
+  for (const line of log.split('\n')) {
+    const conn = /conn=(\d+) /.exec(line)?.[1];
+    if (conn === undefined) continue;
+    const ip = /ACCEPT from IP=([0-9.]+)/.exec(line)?.[1];
+    if (ip) source.set(conn, ip);
+    if (line.includes(needle)) mentioned.add(conn);
+  }
+  return [...mentioned].map((c) => source.get(c) ?? `conn=${c} accepted before the window`);
+}
+
 t.test('connections leave from the configured source address', async (t) => {
   const d = directory(t, s1, { sourceAddress: '127.0.0.2' });
   const before = s1.logs().length;
   t.ok((await d.authenticate('alice', 'alice-pass')).ok);
   await new Promise((r) => setTimeout(r, 100));
-  const accepts = s1.logs().slice(before).match(/ACCEPT from IP=[0-9.]+/g) ?? [];
+  // The login's connections: the search for alice and the bind as alice. (Other clients of
+  // this slapd, such as an earlier test's harness tools, may connect meanwhile.)
+  const accepts = sourcesOf(s1.logs().slice(before), 'uid=alice');
   t.ok(accepts.length >= 2, accepts.join(', '));
-  t.ok(accepts.every((a) => a === 'ACCEPT from IP=127.0.0.2'), accepts.join(', '));
+  t.ok(accepts.every((a) => a === '127.0.0.2'), accepts.join(', '));
   const tls = await startSlapd(t, { ldif: LDIF, ldaps: true, name: 'slapd-tls' });
   const { readFile } = await import('node:fs/promises');
   const ca = await readFile(tls.caCert!);
@@ -164,8 +180,8 @@ t.test('connections leave from the configured source address', async (t) => {
     const b = tls.logs().length;
     t.ok((await viaTls.authenticate('alice', 'alice-pass')).ok, url);
     await new Promise((r) => setTimeout(r, 100));
-    const a = tls.logs().slice(b).match(/ACCEPT from IP=[0-9.]+/g) ?? [];
-    t.ok(a.length >= 2 && a.every((x) => x === 'ACCEPT from IP=127.0.0.3'), `${startTls ? 'StartTLS' : 'LDAPS'}: ${a.join(', ')}`);
+    const a = sourcesOf(tls.logs().slice(b), 'uid=alice');
+    t.ok(a.length >= 2 && a.every((x) => x === '127.0.0.3'), `${startTls ? 'StartTLS' : 'LDAPS'}: ${a.join(', ')}`);
   }
 });
 
