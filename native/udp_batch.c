@@ -191,16 +191,32 @@ static void on_readable(uv_poll_t *handle, int status, int events) {
   napi_close_handle_scope(s->env, hs);
 }
 
+/* JavaScript may hold a closed socket's handle (a spool commit names its reply's socket), so
+   the record is freed only once the socket is released and the handle collected. */
+static void free_if_unreachable(sock_t *s) {
+  if (s->released && !s->handle_alive) free(s);
+}
+
 static void release_sock(sock_t *s) {
   napi_env env = s->env;
   close(s->fd);
+  s->fd = -1;
   napi_delete_reference(env, s->on_batch);
   napi_delete_reference(env, s->resource);
   napi_delete_reference(env, s->meta_ref);
   napi_delete_reference(env, s->addrs_ref);
   if (s->last_peer_string) napi_delete_reference(env, s->last_peer_string);
   napi_async_destroy(env, s->async_ctx);
-  free(s);
+  s->released = 1;
+  free_if_unreachable(s);
+}
+
+static void finalize_handle(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  sock_t *s = (sock_t *)data;
+  s->handle_alive = 0;
+  free_if_unreachable(s);
 }
 
 static void on_closed(uv_handle_t *handle) {
@@ -271,7 +287,8 @@ static napi_value js_open(napi_env env, napi_callback_info info) {
   CHECK(napi_create_string_latin1(env, "aaaproxy:udp", NAPI_AUTO_LENGTH, &name));
   CHECK(napi_async_init(env, resource, name, &s->async_ctx));
   napi_value handle;
-  CHECK(napi_create_external(env, s, NULL, NULL, &handle));
+  CHECK(napi_create_external(env, s, finalize_handle, NULL, &handle));
+  s->handle_alive = 1;
   return handle;
 }
 

@@ -71,6 +71,9 @@ struct sock_s {
      is, closing the socket stops reading but keeps the descriptor open. Loop thread only. */
   int users;
   int close_deferred;
+  /* Closed and its resources released; the JavaScript handle still points here until collected. */
+  int released;
+  int handle_alive;
 };
 
 /* Parses "a.b.c.d" or an IPv6 literal and port into a sockaddr of the socket's family. */

@@ -102,6 +102,8 @@ t.test('durable commit', { skip: !addon && `addon not built: ${'reason' in loade
     await other.start();
     const gone = other.commitReply(Buffer.from('gone'), { address: '127.0.0.1', port: nas.port })!;
     await other.close();
+    // Let the loop finish closing it: the socket is released while the reply still names it.
+    await settle(20);
     t.equal(other.commitReply(Buffer.from('x'), { address: '127.0.0.1', port: nas.port }), undefined, 'a closed endpoint makes no replies');
     t.equal(await committer.write(fd, Buffer.from('data'), 0, [gone, reply('kept')]), undefined);
     await settle(100);
