@@ -19,15 +19,17 @@ export type Sequencer = object & { readonly __commitSequencer: unique symbol };
 export interface DurableCommitAddon {
   commitOpen(): Sequencer;
   commitResume(sequencer: Sequencer): void;
+  /** `meta`: REPLY_WORDS per reply (offset and length in `replies`, port, socket index, address index). */
   commitWrite(
     sequencer: Sequencer,
     fd: number,
     data: Buffer,
     position: number,
     sockets: readonly object[],
-    replies: readonly Buffer[],
     addresses: readonly string[],
-    ports: readonly number[],
+    replies: Buffer,
+    meta: Uint32Array,
+    count: number,
     done: (errno: number) => void,
   ): void;
 }
@@ -39,9 +41,14 @@ export interface CommitReply {
   readonly peer: Peer;
 }
 
+const REPLY_WORDS = 5;
+
 /** One per spool: its commits are sequenced together. */
 export class DurableCommitter {
   private readonly sequencer: Sequencer;
+  /** Reused for every commit: the addon copies what it needs before commitWrite returns. */
+  private arena = Buffer.allocUnsafe(16 * 1024);
+  private meta = new Uint32Array(256 * REPLY_WORDS);
 
   constructor(private readonly addon: DurableCommitAddon) {
     this.sequencer = addon.commitOpen();
@@ -53,19 +60,29 @@ export class DurableCommitter {
    * write's error, if any (no reply was sent then).
    */
   write(fd: number, data: Buffer, position: number, replies: readonly CommitReply[]): Promise<NodeJS.ErrnoException | undefined> {
-    const sockets: object[] = [];
-    const bufs: Buffer[] = [];
-    const addresses: string[] = [];
-    const ports: number[] = [];
-    for (const r of replies) {
-      sockets.push(r.socket);
-      bufs.push(r.buf);
-      addresses.push(r.peer.address);
-      ports.push(r.peer.port);
+    // One buffer and one array of numbers: crossing into the addon per reply, four values
+    // each, cost more than the rest of a commit.
+    const sockets = new Map<object, number>();
+    const addresses = new Map<string, number>();
+    let size = 0;
+    for (const r of replies) size += r.buf.length;
+    if (size > this.arena.length) this.arena = Buffer.allocUnsafe(Math.max(size, this.arena.length * 2));
+    if (replies.length * REPLY_WORDS > this.meta.length) this.meta = new Uint32Array(Math.max(replies.length, this.meta.length / REPLY_WORDS * 2) * REPLY_WORDS);
+    const { arena, meta } = this;
+    let offset = 0;
+    for (let i = 0, m = 0; i < replies.length; i++, m += REPLY_WORDS) {
+      const r = replies[i]!;
+      r.buf.copy(arena, offset);
+      meta[m] = offset;
+      meta[m + 1] = r.buf.length;
+      meta[m + 2] = r.peer.port;
+      meta[m + 3] = indexOf(sockets, r.socket);
+      meta[m + 4] = indexOf(addresses, r.peer.address);
+      offset += r.buf.length;
     }
     return new Promise((resolve) => {
       try {
-        this.addon.commitWrite(this.sequencer, fd, data, position, sockets, bufs, addresses, ports, (errno) => {
+        this.addon.commitWrite(this.sequencer, fd, data, position, [...sockets.keys()], [...addresses.keys()], arena.subarray(0, offset), meta, replies.length, (errno) => {
           resolve(errno === 0 ? undefined : writeError(errno));
         });
       } catch (err) {
@@ -84,6 +101,13 @@ export class DurableCommitter {
   resume(): void {
     this.addon.commitResume(this.sequencer);
   }
+}
+
+/** The index of `key` in insertion order, added when new. */
+function indexOf<K>(indices: Map<K, number>, key: K): number {
+  let i = indices.get(key);
+  if (i === undefined) indices.set(key, (i = indices.size));
+  return i;
 }
 
 function writeError(errno: number): NodeJS.ErrnoException {

@@ -3,7 +3,7 @@
  * leave, in commit order, and never after a failed write. Real files and loopback sockets.
  */
 import { createSocket, type Socket } from 'node:dgram';
-import { closeSync, constants, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
@@ -53,6 +53,17 @@ t.test('durable commit', { skip: !addon && `addon not built: ${'reason' in loade
     t.same(nas.got, ['a1', 'a2', 'b1']);
     t.ok(seen.slice(0, 2).every((s) => s.startsWith('first')), 'the first commit was in the file when its replies came');
     t.equal(seen[2], 'firstsecond');
+  });
+
+  t.test('the threads that write commits run SCHED_BATCH; the event loop keeps its policy', async (t) => {
+    const { fd, committer } = await setup(t);
+    for (let i = 0; i < 8; i++) t.equal(await committer.write(fd, Buffer.from('x'), i, []), undefined);
+    // /proc/PID/task/TID/stat: the policy is field 41 (counted after the parenthesised name).
+    const policy = (tid: string) => Number(readFileSync(`/proc/self/task/${tid}/stat`, 'latin1').split(') ')[1]!.split(' ')[41 - 3]);
+    const SCHED_BATCH = 3;
+    const tasks = readdirSync('/proc/self/task');
+    t.ok(tasks.some((tid) => policy(tid) === SCHED_BATCH), 'a thread-pool thread switched to SCHED_BATCH');
+    t.equal(policy(String(process.pid)), 0, 'the main thread is SCHED_OTHER');
   });
 
   t.test('replies leave in commit order, also with many commits in flight', async (t) => {
