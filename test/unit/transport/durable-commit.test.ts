@@ -55,7 +55,7 @@ t.test('durable commit', { skip: !addon && `addon not built: ${'reason' in loade
     t.equal(seen[2], 'firstsecond');
   });
 
-  t.test('the threads that write commits run SCHED_BATCH; the event loop keeps its policy', async (t) => {
+  t.test('the threads that write commits return to the pool as SCHED_BATCH; the event loop keeps its policy', async (t) => {
     const { fd, committer } = await setup(t);
     for (let i = 0; i < 8; i++) t.equal(await committer.write(fd, Buffer.from('x'), i, []), undefined);
     // /proc/PID/task/TID/stat: the policy is field 41 (counted after the parenthesised name).
