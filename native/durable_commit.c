@@ -20,7 +20,6 @@
  */
 #include "udp_batch.h"
 
-#include <pthread.h>
 #include <sched.h>
 
 typedef struct {
