@@ -60,14 +60,6 @@ typedef struct {
   int error;
 } commit_t;
 
-#define CHECK(call)                                   \
-  do {                                                \
-    if ((call) != napi_ok) {                          \
-      napi_throw_error(env, NULL, #call " failed");   \
-      return NULL;                                    \
-    }                                                 \
-  } while (0)
-
 static void sequencer_unref(sequencer_t *q) {
   if (--q->refs > 0) return;
   uv_mutex_destroy(&q->lock);

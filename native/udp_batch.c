@@ -16,14 +16,6 @@
  */
 #include "udp_batch.h"
 
-#define CHECK(call)                                   \
-  do {                                                \
-    if ((call) != napi_ok) {                          \
-      napi_throw_error(env, NULL, #call " failed");   \
-      return NULL;                                    \
-    }                                                 \
-  } while (0)
-
 static napi_value make_int(napi_env env, int64_t v) {
   napi_value out;
   napi_create_int64(env, v, &out);

@@ -76,6 +76,15 @@ struct sock_s {
   int handle_alive;
 };
 
+/* In a Node-API function: on a failed call, throw and return. */
+#define CHECK(call)                                   \
+  do {                                                \
+    if ((call) != napi_ok) {                          \
+      napi_throw_error(env, NULL, #call " failed");   \
+      return NULL;                                    \
+    }                                                 \
+  } while (0)
+
 /* Parses "a.b.c.d" or an IPv6 literal and port into a sockaddr of the socket's family. */
 int to_sockaddr(int family, const char *address, int port, struct sockaddr_storage *ss, socklen_t *len);
 /* The socket behind a handle from open(), or NULL. */
