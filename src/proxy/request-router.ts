@@ -8,7 +8,7 @@ import { Attr } from '../radius/attribute-types.js';
 import { Code } from '../radius/codes.js';
 import { attributeOf, type RadiusPacket, type RawAttribute } from '../radius/packet.js';
 import { LOCAL_TARGET, type Router } from '../routing/router.js';
-import { DropRequest, type HandlerReply, type RequestOrigin } from '../server/front.js';
+import { DropRequest, durableAccountingReply, type HandlerReply, type RequestOrigin } from '../server/front.js';
 import type { UpstreamPool } from '../upstream/pool.js';
 import type { AccessProxy } from './access-proxy.js';
 import { RewriteError } from './rewrite.js';
@@ -75,7 +75,7 @@ export async function routeAccountingRequest(routing: Routing, targets: Accounti
     return handleAccountingRequest(targets.log, targets.dict, packet, origin.client, origin.peer);
   }
   // The spool sends the NAS its answer itself once the record is durable, when it can.
-  const durableReply = targets.spool.repliesOnCommit ? origin.durableReply : undefined;
+  const durableReply = targets.spool.repliesOnCommit ? durableAccountingReply(packet, origin) : undefined;
   try {
     await targets.spool.append(spoolLabel(decision.target, origin.client.name, decision.strippedUserName), origin.datagram, durableReply);
   } catch (err) {

@@ -65,7 +65,7 @@ export interface HandlerReply {
   reason?: string;
   /** Role mapping rules that matched (LDAP backend): for the log line and the session. */
   roles?: readonly string[];
-  /** The reply already left (the spool sent origin.durableReply with its commit): these octets. */
+  /** The reply already left (the spool sent it with its commit: durableAccountingReply): these octets. */
   sent?: Buffer;
 }
 
@@ -76,11 +76,8 @@ export interface RequestOrigin {
   listener: string | undefined;
   /** The verified request as received (the accounting spool stores it as it is). */
   datagram: Buffer;
-  /**
-   * For an Accounting-Request on a listener that can (batched UDP I/O): the plain
-   * Accounting-Response, for the spool to send as soon as the record is durable.
-   */
-  durableReply: CommitReply | undefined;
+  /** The listener's way to have a reply sent by a spool commit (batched UDP I/O), if it has one. */
+  commitReply: ListenerContext['commitReply'];
 }
 
 export interface RequestHandlers {
@@ -182,9 +179,8 @@ export class RadiusFront {
   ): Promise<void> {
     this.inFlight++;
     try {
-      const durableReply =
-        packet.code === Code.AccountingRequest && listener.commitReply ? listener.commitReply(encodeReply(ACCOUNTING_OK, packet, client), peer) : undefined;
-      const reply = await this.dispatch(listener.kind, { client, peer, listener: listener.name, datagram, durableReply }, packet);
+      const origin = { client, peer, listener: listener.name, datagram, commitReply: listener.commitReply };
+      const reply = await this.dispatch(listener.kind, origin, packet);
       const buf = reply.sent ?? encodeReply(reply, packet, client);
       listener.duplicates.complete(entry, buf);
       if (!reply.sent) listener.send(buf, peer);
@@ -217,6 +213,14 @@ export class RadiusFront {
 
 /** RFC 2866 §4.2: an Accounting-Response with nothing but the NAS's Proxy-State. */
 const ACCOUNTING_OK = { code: Code.AccountingResponse, attributes: [] as RawAttribute[] };
+
+/**
+ * The plain Accounting-Response to an Accounting-Request, for the spool to send as soon as
+ * the record is durable; undefined when the listener cannot have a commit send it.
+ */
+export function durableAccountingReply(packet: RadiusPacket, origin: RequestOrigin): CommitReply | undefined {
+  return origin.commitReply?.(encodeReply(ACCOUNTING_OK, packet, origin.client), origin.peer);
+}
 
 function encodeReply(reply: { code: number; attributes: RawAttribute[] }, packet: RadiusPacket, client: RadiusClient): Buffer {
   return encodeResponse(
