@@ -751,12 +751,12 @@ export class AccountingSpool {
 
   // ---------------------------------------------------------------- waiting and stats
 
-  /** True once close() was called: the forwarder loop stops when waitForData resolves and this is set. */
   /** append() sends the replies it is given (a committer is configured). */
   get repliesOnCommit(): boolean {
     return this.opts.committer !== undefined;
   }
 
+  /** True once close() was called: the forwarder loop stops when waitForData resolves and this is set. */
   get isClosed(): boolean {
     return this.closed;
   }

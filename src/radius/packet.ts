@@ -135,7 +135,7 @@ export class WirePacket implements RadiusPacket {
 
   /** Every attribute of `type` in order (a new array only when there is one). */
   every(type: number): readonly RawAttribute[] {
-    if (this.#list) return this.#list.filter((a) => a.type === type);
+    if (this.#list) return allOfType(this.#list, type);
     const buf = this.#wire;
     let out: RawAttribute[] | undefined;
     for (let offset = HEADER_LENGTH; offset < this.#length; offset += buf[offset + 1]!) {
@@ -152,9 +152,16 @@ export function attributeOf(packet: RadiusPacket, type: number): Buffer | undefi
   return packet instanceof WirePacket ? packet.find(type) : findAttribute(packet.attributes, type);
 }
 
-/** Every attribute of `type` in a packet, in order. */
+/** Every attribute of `type` in a packet, in order (a new array only when there is one). */
 export function attributesOf(packet: RadiusPacket, type: number): readonly RawAttribute[] {
-  return packet instanceof WirePacket ? packet.every(type) : packet.attributes.filter((a) => a.type === type);
+  return packet instanceof WirePacket ? packet.every(type) : allOfType(packet.attributes, type);
+}
+
+/** The attributes of `type` in a list: NONE, without allocating, when there is none (the usual case). */
+function allOfType(list: readonly RawAttribute[], type: number): readonly RawAttribute[] {
+  let out: RawAttribute[] | undefined;
+  for (const a of list) if (a.type === type) (out ??= []).push(a);
+  return out ?? NONE;
 }
 
 /**

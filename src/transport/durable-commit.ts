@@ -114,4 +114,3 @@ function writeError(errno: number): NodeJS.ErrnoException {
   const code = getSystemErrorName(-errno);
   return Object.assign(new Error(`${code}: spool write failed`), { code, errno: -errno, syscall: 'write' });
 }
-
