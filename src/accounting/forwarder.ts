@@ -12,6 +12,7 @@ import { Code } from '../radius/codes.js';
 import { checkLayout, EncodeError, findAttributeOffset } from '../radius/packet.js';
 import type { UpstreamPool } from '../upstream/pool.js';
 import { UpstreamError, type UpstreamServer } from '../upstream/server.js';
+import { DeliveryQueue } from './delivery-queue.js';
 import type { AccountingSpool, SpoolEntry } from './spool.js';
 import { encodeUpstreamAccountingRequest } from './upstream-request.js';
 import { ProxyStateSource } from '../proxy/proxy-state.js';
@@ -70,9 +71,8 @@ const READ_AHEAD = 2048;
 
 export class AccountingForwarder {
   private readonly proxyStates = new ProxyStateSource();
-  private readonly busySessions = new Set<string>();
-  /** Waiting records in seq order; a failed delivery goes back to its place. */
-  private queue: Queued[] = [];
+  /** Records read and not in flight: ready per pool, or parked behind their session's delivery. */
+  private readonly queue = new DeliveryQueue<Queued>();
   private readThrough: number;
   private active = 0;
   private closed = false;
@@ -121,58 +121,44 @@ export class AccountingForwarder {
       // Each pass waits for the check phase: the I/O callbacks of this loop turn (the NAS's
       // requests, whose answers are waited for) go first; delivery only has to keep up.
       await new Promise((r) => setImmediate(r));
-      if (this.queue.length < READ_AHEAD) await this.readMore();
+      if (this.queue.size < READ_AHEAD) await this.readMore();
       const nextRetryMs = this.dispatchReady();
       const woken = new Promise<void>((resolve) => {
         this.wake = resolve;
       });
       const waits: Promise<void>[] = [woken];
       // New records matter only when there is room to send them.
-      if (this.active < this.opts.window && this.queue.length < READ_AHEAD) waits.push(this.waitForData());
+      if (this.active < this.opts.window && this.queue.size < READ_AHEAD) waits.push(this.waitForData());
       if (Number.isFinite(nextRetryMs)) waits.push(new Promise((r) => setTimeout(r, nextRetryMs).unref()));
       await Promise.race(waits);
     }
   }
 
   private async readMore(): Promise<void> {
-    const more = await this.spool.read(this.readThrough, READ_AHEAD - this.queue.length);
+    const more = await this.spool.read(this.readThrough, READ_AHEAD - this.queue.size);
     if (more.length === 0) return;
     this.readThrough = more.at(-1)!.seq;
-    for (const entry of more) this.queue.push(prepare(entry));
+    for (const entry of more) this.queue.add(prepare(entry));
   }
 
   /** Starts every delivery the window, sessions and backoffs allow; returns ms to the next backoff end. */
   private dispatchReady(): number {
     const now = Date.now();
-    let nextRetry = Infinity;
-    const waiting: Queued[] = [];
-    // Sessions seen waiting in this pass: their later records must not overtake.
-    const held = new Set<string>();
-    let i = 0;
-    // A full window ends the pass: with a backlog the queue is long, and every completed
-    // delivery starts a pass, so scanning on would cost the whole queue per record.
-    for (; i < this.queue.length && this.active < this.opts.window; i++) {
-      const q = this.queue[i]!;
-      const backoff = this.retryAt.get(q.pool);
-      const backingOff = backoff !== undefined && backoff.at > now;
-      if (backingOff) nextRetry = Math.min(nextRetry, backoff.at - now);
-      if (backingOff || this.busySessions.has(q.session) || held.has(q.session)) {
-        held.add(q.session);
-        waiting.push(q);
-        continue;
-      }
-      this.busySessions.add(q.session);
+    const backingOff = (pool: string): boolean => (this.retryAt.get(pool)?.at ?? 0) > now;
+    while (this.active < this.opts.window) {
+      const q = this.queue.take(backingOff);
+      if (!q) break;
       this.active++;
       void this.deliver(q);
     }
-    this.queue = i === this.queue.length ? waiting : waiting.concat(this.queue.slice(i));
+    let nextRetry = Infinity;
+    if (this.retryAt.size > 0) {
+      for (const pool of this.queue.readyPools()) {
+        const at = this.retryAt.get(pool)?.at ?? 0;
+        if (at > now) nextRetry = Math.min(nextRetry, at - now);
+      }
+    }
     return nextRetry;
-  }
-
-  private requeue(q: Queued): void {
-    let i = this.queue.length;
-    while (i > 0 && this.queue[i - 1]!.entry.seq > q.entry.seq) i--;
-    this.queue.splice(i, 0, q);
   }
 
   private async deliver(q: Queued): Promise<void> {
@@ -180,13 +166,13 @@ export class AccountingForwarder {
     try {
       if (!q.wellFormed) {
         this.observer.undeliverable(entry.seq, 'malformed');
-        this.spool.ack(entry.seq);
+        this.acknowledge(q);
         return;
       }
       const pool = this.pools.get(poolName);
       if (!pool) {
         this.defer(poolName, 'unknown_pool');
-        this.requeue(q);
+        this.queue.retry(q);
         return;
       }
       // Made on the first failover only.
@@ -194,9 +180,9 @@ export class AccountingForwarder {
       for (let server = pool.pick(); server; server = pool.pick(tried)) {
         try {
           await this.send(server, q);
-          this.spool.ack(entry.seq);
           this.retryAt.delete(poolName);
           this.observer.delivered(poolName, server.name);
+          this.acknowledge(q);
           return;
         } catch (err) {
           if (!(err instanceof UpstreamError)) throw err;
@@ -205,21 +191,26 @@ export class AccountingForwarder {
       }
       // At shutdown the servers fail what is in flight: the record simply stays in the spool.
       if (!this.closed) this.defer(poolName, 'no_server_answered');
-      this.requeue(q);
+      this.queue.retry(q);
     } catch (err) {
       if (err instanceof EncodeError) {
         this.observer.undeliverable(entry.seq, 'too_long');
-        this.spool.ack(entry.seq);
+        this.acknowledge(q);
         return;
       }
       // Not an upstream failure (a bug): keep the record and try again after a backoff.
       this.defer(poolName, 'internal_error', err);
-      this.requeue(q);
+      this.queue.retry(q);
     } finally {
       this.active--;
-      this.busySessions.delete(q.session);
       this.poke();
     }
+  }
+
+  /** The record leaves the spool, and its session's next record may go. */
+  private acknowledge(q: Queued): void {
+    this.spool.ack(q.entry.seq);
+    this.queue.done(q);
   }
 
   private defer(pool: string, reason: DeferReason, err?: unknown): void {

@@ -72,3 +72,30 @@ t.test('digestInto writes only the 16 octets at the offset', async (t) => {
   t.equal(out.subarray(10, 26).toString('hex'), '900150983cd24fb0d6963f7d28e17f72');
   t.ok(out.subarray(0, 10).every((b) => b === 0xee) && out.subarray(26).every((b) => b === 0xee));
 });
+
+t.test('HMAC keys seen before give the same digests as node:crypto (kept key schedules)', async (t) => {
+  const mac = new HmacMd5();
+  const out = Buffer.alloc(16);
+  const data = randomBytes(150);
+  const base = randomBytes(20);
+  // Keys that differ only in their last octet or their length, more of them than are kept,
+  // a key over one block, and one buffer changed in place between uses.
+  const keys = [base, Buffer.concat([base.subarray(0, 19), Buffer.from([base[19]! ^ 1])]), base.subarray(0, 19), randomBytes(100)];
+  for (let i = 0; i < 12; i++) keys.push(randomBytes(8 + i));
+  const reused = Buffer.from(base);
+  let mismatches = 0;
+  let checks = 0;
+  for (let round = 0; round < 3; round++) {
+    for (const key of keys) {
+      mac.start(key).update(data).digestInto(out);
+      checks++;
+      if (!out.equals(createHmac('md5', key).update(data).digest())) mismatches++;
+    }
+    reused[round] = reused[round]! ^ 0xff;
+    mac.start(reused).update(data).digestInto(out);
+    checks++;
+    if (!out.equals(createHmac('md5', reused).update(data).digest())) mismatches++;
+  }
+  t.equal(checks, 51);
+  t.equal(mismatches, 0);
+});
