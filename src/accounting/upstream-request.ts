@@ -27,8 +27,11 @@ const NO_REWRITE: AccountingRewrite = {};
  * - Acct-Delay-Time grows by `waitedSeconds` (RFC 2866 §5.2): the first one is rewritten in
  *   place (as a 4-octet value), later ones are dropped, and one is added when there was none;
  * - `rewrite` applies the route's stripped User-Name and the server's NAS identity;
- * - the NAS's Message-Authenticator is dropped and ours is written first (RFC 3579 §3.2;
- *   first is the BlastRADIUS hardening), signed with zeros as the authenticator (RFC 5176 §3.1);
+ * - a NAS that signed its request with Message-Authenticator gets it recomputed: the NAS's is
+ *   dropped and ours written first (first is the BlastRADIUS hardening), signed with zeros as
+ *   the authenticator (RFC 5176 §3.1). Without one from the NAS none is added, as by other
+ *   proxies: RADIUS accounting (RFC 2866) does not use it, the Request Authenticator already
+ *   covers every octet, and the HMAC was the largest single cost of forwarding a record;
  * - our Proxy-State goes last (RFC 2865 §5.33);
  * - the Request Authenticator is computed with `secret` (RFC 2866 §3).
  * Throws EncodeError when the result would pass the 4096-octet limit (RFC 2865 §3).
@@ -43,15 +46,17 @@ export function encodeUpstreamAccountingRequest(
 ): Buffer {
   const { userName, nasIdentifier, nasIpAddress } = rewrite;
   const nasLength = nas.readUInt16BE(2);
-  let length = HEADER_LENGTH + MAC_ATTRIBUTE_LENGTH + 2 + proxyState.length;
+  let length = HEADER_LENGTH + 2 + proxyState.length;
   if (nasIdentifier) length += 2 + nasIdentifier.length;
   if (nasIpAddress) length += 2 + nasIpAddress.length;
   let delayBase = -1;
   let userSeen = false;
+  let signed = false;
   for (let at = HEADER_LENGTH; at < nasLength; at += nas[at + 1]!) {
     const type = nas[at]!;
     switch (replacement(type, rewrite)) {
       case 'drop':
+        if (type === Attr.MessageAuthenticator) signed = true;
         continue;
       case 'delay':
         if (delayBase >= 0) continue;
@@ -67,6 +72,7 @@ export function encodeUpstreamAccountingRequest(
     }
   }
   if (delayBase < 0) length += DELAY_ATTRIBUTE_LENGTH;
+  if (signed) length += MAC_ATTRIBUTE_LENGTH;
   if (length > MAX_PACKET_LENGTH) {
     throw new EncodeError('AAA_ERR_PACKET_TOO_LONG', `packet would be ${length} octets, limit is ${MAX_PACKET_LENGTH}`);
   }
@@ -77,10 +83,12 @@ export function encodeUpstreamAccountingRequest(
   out[1] = identifier;
   out.writeUInt16BE(length, 2);
   let w = HEADER_LENGTH;
-  out[w] = Attr.MessageAuthenticator;
-  out[w + 1] = MAC_ATTRIBUTE_LENGTH;
-  out.fill(0, w + 2, w + MAC_ATTRIBUTE_LENGTH);
-  w += MAC_ATTRIBUTE_LENGTH;
+  if (signed) {
+    out[w] = Attr.MessageAuthenticator;
+    out[w + 1] = MAC_ATTRIBUTE_LENGTH;
+    out.fill(0, w + 2, w + MAC_ATTRIBUTE_LENGTH);
+    w += MAC_ATTRIBUTE_LENGTH;
+  }
   // Kept attributes are copied in runs (one copy per stretch between changed ones, not per attribute).
   let delayWritten = false;
   let userWritten = false;
@@ -103,7 +111,7 @@ export function encodeUpstreamAccountingRequest(
   if (nasIdentifier) w = writeAttribute(out, w, Attr.NasIdentifier, nasIdentifier);
   if (nasIpAddress) w = writeAttribute(out, w, Attr.NasIpAddress, nasIpAddress);
   writeAttribute(out, w, Attr.ProxyState, proxyState);
-  signMessageAuthenticator(out, HEADER_LENGTH + 2, ZERO_AUTHENTICATOR, secret);
+  if (signed) signMessageAuthenticator(out, HEADER_LENGTH + 2, ZERO_AUTHENTICATOR, secret);
   signComputedRequestAuthenticator(out, secret);
   return out;
 }

@@ -24,7 +24,8 @@ function nasRequest(attributes: RawAttribute[], withMac = true): Buffer {
 
 function upstream(nas: Buffer, waited: number, identifier = 77): RawAttribute[] {
   const out = encodeUpstreamAccountingRequest(nas, identifier, waited, OURS, Buffer.from(UPSTREAM_SECRET));
-  const check = verifyRequest(out, Code.AccountingRequest, Buffer.from(UPSTREAM_SECRET), true);
+  // For accounting, verifyRequest checks the Request Authenticator and a Message-Authenticator if there is one.
+  const check = verifyRequest(out, Code.AccountingRequest, Buffer.from(UPSTREAM_SECRET), false);
   if (check.check !== 'ok') throw new Error(`upstream copy does not verify: ${check.check}`);
   const d = decodePacket(out);
   if (!d.ok) throw new Error(d.reason);
@@ -69,7 +70,6 @@ t.test('Acct-Delay-Time added when the NAS sent none; later duplicates dropped; 
   t.same(
     none.map((a) => [a.type, a.value.toString('hex')]),
     [
-      [Attr.MessageAuthenticator, none[0]!.value.toString('hex')],
       [Attr.AcctStatusType, '00000003'],
       [Attr.AcctDelayTime, '00000004'],
       [Attr.ProxyState, OURS.toString('hex')],
@@ -88,15 +88,34 @@ t.test('Acct-Delay-Time added when the NAS sent none; later duplicates dropped; 
 
 t.test('a NAS Message-Authenticator anywhere is replaced by ours, computed with zeros as authenticator (RFC 5176 §3.1)', async (t) => {
   const nas = nasRequest([{ type: Attr.AcctStatusType, value: u32(2) }], true);
-  const out = upstream(nas, 0);
-  t.equal(out.filter((a) => a.type === Attr.MessageAuthenticator).length, 1);
-  t.equal(out[0]!.type, Attr.MessageAuthenticator);
+  // Moved from first to last, where ours must not be.
+  const last = Buffer.concat([nas.subarray(0, 20), nas.subarray(38), nas.subarray(20, 38)]);
+  for (const [name, packet] of [['first', nas], ['last', last]] as const) {
+    const wire = encodeUpstreamAccountingRequest(packet, 4, 0, OURS, Buffer.from(UPSTREAM_SECRET));
+    t.equal(verifyRequest(wire, Code.AccountingRequest, Buffer.from(UPSTREAM_SECRET), true).check, 'ok', `NAS's ${name}: ours verifies`);
+    const out = upstream(packet, 0);
+    t.equal(out.filter((a) => a.type === Attr.MessageAuthenticator).length, 1, `NAS's ${name}: one`);
+    t.equal(out[0]!.type, Attr.MessageAuthenticator, `NAS's ${name}: ours is first`);
+  }
+});
+
+t.test('a NAS request without Message-Authenticator goes upstream without one (accounting does not use it)', async (t) => {
+  const nas = nasRequest([{ type: Attr.UserName, value: str('alice') }, { type: Attr.AcctStatusType, value: u32(1) }], false);
+  const wire = encodeUpstreamAccountingRequest(nas, 8, 0, OURS, Buffer.from(UPSTREAM_SECRET));
+  t.equal(verifyRequest(wire, Code.AccountingRequest, Buffer.from(UPSTREAM_SECRET), false).check, 'ok', 'the Request Authenticator verifies');
+  t.same(
+    upstream(nas, 0).map((a) => a.type),
+    [Attr.UserName, Attr.AcctStatusType, Attr.AcctDelayTime, Attr.ProxyState],
+    'no Message-Authenticator; only Acct-Delay-Time and Proxy-State added',
+  );
+  t.equal(wire.length, nas.length + 6 + 2 + OURS.length);
 });
 
 t.test('a result past 4096 octets is refused', async (t) => {
   const classes: RawAttribute[] = [];
   for (let n = 0; n < 15; n++) classes.push({ type: Attr.Class, value: Buffer.alloc(253, n) });
-  // 20 + 18 (Message-Authenticator) + 15 x 255 + 233 = 4096; ours adds Acct-Delay-Time and Proxy-State.
+  // 20 + 18 (Message-Authenticator) + 15 x 255 + 233 = 4096; ours adds Acct-Delay-Time and Proxy-State
+  // (the Message-Authenticator is replaced, not added).
   classes.push({ type: Attr.Class, value: Buffer.alloc(231) });
   const nas = nasRequest(classes, true);
   t.equal(nas.length, 4096, 'the NAS packet is at the limit');
