@@ -6,6 +6,7 @@
  * counter and histogram are hot-metrics.ts ones, which cost a field update per call.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { registerCpuWaitMetrics } from './cpu-wait-metrics.js';
 import { HotCounter, HotHistogram } from './hot-metrics.js';
 
 export type DuplicateResult = 'resent' | 'in_progress';
@@ -66,6 +67,7 @@ export class Metrics {
     const registers = [this.registry];
     // Default process metrics hold a GC observer for the life of the process: build one Metrics per process.
     collectDefaultMetrics({ register: this.registry, prefix: 'aaaproxy_' });
+    registerCpuWaitMetrics(this.registry);
 
     // Bumped once per request: plain-number children (hot-metrics.ts).
     this.requests = new HotCounter(
