@@ -152,6 +152,8 @@ interface Segment {
 }
 
 interface Pending {
+  /** The label as given (the entry's `client`) and its UTF-8 bytes (the frame's). */
+  label: string;
   client: Buffer;
   packet: Buffer;
   bytes: number;
@@ -161,6 +163,7 @@ interface Pending {
 }
 
 const INDEX_EVERY = 64;
+const MAX_KEPT_LABELS = 1024;
 /**
  * Commits writing at once. Each is one O_DSYNC write on the thread pool (4 threads by
  * default); more than one lets records that arrive during a write go to disk without waiting
@@ -228,6 +231,7 @@ export class AccountingSpool {
   private oldest: { seq: number; at: number } | undefined;
   private oldestLookup: Promise<void> | undefined;
   private readonly reported = new Set<string>();
+  private readonly labels = new Map<string, Buffer>();
   private appended = 0;
   private delivered = 0;
   private readonly cursorFlushMs: number;
@@ -272,7 +276,7 @@ export class AccountingSpool {
   append(client: string, packet: Buffer, reply?: CommitReply): Promise<SpoolEntry> {
     if (this.closed) return Promise.reject(new SpoolError('AAA_ERR_SPOOL_CLOSED', 'accounting spool is closed'));
     if (this.broken) return Promise.reject(this.broken);
-    const name = Buffer.from(client, 'utf8');
+    const name = this.labelBytes(client);
     if (name.length > MAX_CLIENT_BYTES || packet.length > MAX_PACKET_BYTES) {
       return Promise.reject(new SpoolError('AAA_ERR_SPOOL_RECORD_TOO_LONG', `record too long (client ${name.length}, packet ${packet.length} octets)`));
     }
@@ -282,9 +286,23 @@ export class AccountingSpool {
     }
     this.queuedBytes += bytes;
     return new Promise((resolve, reject) => {
-      this.queue.push({ client: name, packet, bytes, reply, resolve, reject });
+      this.queue.push({ label: client, client: name, packet, bytes, reply, resolve, reject });
       this.groupCommit.schedule();
     });
+  }
+
+  /**
+   * The UTF-8 bytes of a label, kept: a daemon has a few (one per route target and client), and
+   * encoding one per record showed in profiles. Read-only: frames copy them.
+   */
+  private labelBytes(label: string): Buffer {
+    let bytes = this.labels.get(label);
+    if (!bytes) {
+      // Labels with a stripped user name are many: start over rather than grow without bound.
+      if (this.labels.size >= MAX_KEPT_LABELS) this.labels.clear();
+      this.labels.set(label, (bytes = Buffer.from(label, 'utf8')));
+    }
+    return bytes;
   }
 
   /**
@@ -323,7 +341,7 @@ export class AccountingSpool {
       for (let k = 0; k < batch.length; k++) {
         const p = batch[k]!;
         const begin = writeFrame(buf, off, firstSeq + k, enqueuedAt, p.client, p.packet);
-        entries.push({ seq: firstSeq + k, enqueuedAt, client: p.client.toString('utf8'), packet: buf.subarray(begin, begin + p.packet.length) });
+        entries.push({ seq: firstSeq + k, enqueuedAt, client: p.label, packet: buf.subarray(begin, begin + p.packet.length) });
         off += p.bytes;
       }
       const earlierOk = this.commitChain;
