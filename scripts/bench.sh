@@ -321,6 +321,8 @@ scenario_proxy() {
       measure aaaproxy "$DAEMON_PID" "$mode" "$port" "$SECRET" "$REF_PID"
       m1=$(node scripts/bench/metrics.mjs "$METRICS")
       [ "$mode" = auth ] && [ "$R_REJ" != 0 ] && log "warning: $R_REJ Access-Rejects during the auth run"
+      # The loop thread's time on a core and waiting for one (Linux schedstat): how busy the host was.
+      log "$mode: aaaproxy's event loop ran $(calc %.2f "$(kv loop_cpu "$m1") - $(kv loop_cpu "$m0")") s and waited $(calc %.2f "$(kv loop_wait "$m1") - $(kv loop_wait "$m0")") s for a core during the run"
       if [ "$mode" = acct ]; then
         # Rates over the whole radload run (warm-up included): spooled (= ACKed) and forwarded.
         d_sp=$(calc %.0f "($(kv acct_ok "$m1") - $(kv acct_ok "$m0")) / ($DURATION + $WARMUP)")

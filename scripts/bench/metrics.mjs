@@ -19,6 +19,8 @@ const wanted = {
   upstream_timeouts: ['aaaproxy_upstream_timeouts_total'],
   upstream_retransmits: ['aaaproxy_upstream_retransmits_total'],
   upstream_replies_dropped: ['aaaproxy_upstream_replies_dropped_total'],
+  loop_cpu: ['aaaproxy_event_loop_cpu_seconds_total'],
+  loop_wait: ['aaaproxy_event_loop_cpu_wait_seconds_total'],
 };
 const res = await fetch(url);
 if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
