@@ -8,46 +8,13 @@
  * so two records in three wait for their session; rescanning them on every pass (the old
  * single queue) cost about 3 % of the daemon's CPU at 20k records/s.
  */
+import { Fifo } from './fifo.js';
 
 /** What the queue needs to know of a record. */
 export interface Deliverable {
   readonly pool: string;
   /** Records with the same key are delivered one at a time, in the order added. */
   readonly session: string;
-}
-
-/** An array used from the front; the consumed prefix is dropped once it is half the array. */
-class Fifo<T> {
-  private items: T[] = [];
-  private head = 0;
-
-  get length(): number {
-    return this.items.length - this.head;
-  }
-
-  push(item: T): void {
-    this.items.push(item);
-  }
-
-  /** Puts a record back in front (a failed delivery is retried before newer records). */
-  unshift(item: T): void {
-    if (this.head > 0) this.items[--this.head] = item;
-    else this.items.unshift(item);
-  }
-
-  shift(): T | undefined {
-    if (this.head === this.items.length) return undefined;
-    const item = this.items[this.head]!;
-    this.items[this.head++] = undefined as T;
-    if (this.head === this.items.length) {
-      this.items = [];
-      this.head = 0;
-    } else if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return item;
-  }
 }
 
 export class DeliveryQueue<T extends Deliverable> {

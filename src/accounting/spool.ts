@@ -42,6 +42,7 @@
 import { constants } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Fifo } from './fifo.js';
 import { GroupCommit } from './group-commit.js';
 import type { CommitReply } from '../transport/durable-commit.js';
 import { frameBytes, MAX_CLIENT_BYTES, MAX_PACKET_BYTES, scanFrames, writeFrame } from './spool-format.js';
@@ -154,7 +155,7 @@ interface Segment {
 interface Pending {
   /** The label as given (the entry's `client`) and its UTF-8 bytes (the frame's). */
   label: string;
-  client: Buffer;
+  labelUtf8: Buffer;
   packet: Buffer;
   bytes: number;
   reply: CommitReply | undefined;
@@ -222,8 +223,7 @@ export class AccountingSpool {
   private closed = false;
   private closing: Promise<void> | undefined;
   private broken: SpoolError | undefined;
-  private tail: (SpoolEntry | undefined)[] = [];
-  private tailHead = 0;
+  private readonly tail = new Fifo<SpoolEntry>();
   private tailBytes = 0;
   private waiters: { after: number; resolve: () => void }[] = [];
   private cursorTimer: NodeJS.Timeout | undefined;
@@ -286,7 +286,7 @@ export class AccountingSpool {
     }
     this.queuedBytes += bytes;
     return new Promise((resolve, reject) => {
-      this.queue.push({ label: client, client: name, packet, bytes, reply, resolve, reject });
+      this.queue.push({ label: client, labelUtf8: name, packet, bytes, reply, resolve, reject });
       this.groupCommit.schedule();
     });
   }
@@ -340,7 +340,7 @@ export class AccountingSpool {
       let off = 0;
       for (let k = 0; k < batch.length; k++) {
         const p = batch[k]!;
-        const begin = writeFrame(buf, off, firstSeq + k, enqueuedAt, p.client, p.packet);
+        const begin = writeFrame(buf, off, firstSeq + k, enqueuedAt, p.labelUtf8, p.packet);
         entries.push({ seq: firstSeq + k, enqueuedAt, client: p.label, packet: buf.subarray(begin, begin + p.packet.length) });
         off += p.bytes;
       }
@@ -530,30 +530,25 @@ export class AccountingSpool {
   private cachePush(e: SpoolEntry): void {
     this.tail.push(e);
     this.tailBytes += e.packet.length + TAIL_ENTRY_OVERHEAD;
-    while (this.tailBytes > this.tailCacheBytes && this.tailHead < this.tail.length) this.cacheShift();
+    while (this.tailBytes > this.tailCacheBytes && this.tail.length > 0) this.cacheShift();
   }
 
   private cacheShift(): void {
-    const e = this.tail[this.tailHead]!;
-    this.tail[this.tailHead++] = undefined;
+    const e = this.tail.shift()!;
     this.tailBytes -= e.packet.length + TAIL_ENTRY_OVERHEAD;
-    if (this.tailHead > 1024 && this.tailHead * 2 > this.tail.length) {
-      this.tail = this.tail.slice(this.tailHead);
-      this.tailHead = 0;
-    }
   }
 
   private cacheFirstSeq(): number | undefined {
-    return this.tail[this.tailHead]?.seq;
+    return this.tail.peek()?.seq;
   }
 
-  /** Index in `tail` of the first cached entry with seq >= `seq`. */
+  /** Index in `tail` (from its first entry) of the first cached entry with seq >= `seq`. */
   private cacheIndex(seq: number): number {
-    let lo = this.tailHead;
+    let lo = 0;
     let hi = this.tail.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.tail[mid]!.seq < seq) lo = mid + 1;
+      if (this.tail.at(mid)!.seq < seq) lo = mid + 1;
       else hi = mid;
     }
     return lo;
@@ -577,7 +572,7 @@ export class AccountingSpool {
       if (cached !== undefined && from >= cached) {
         // From the tail cache: every committed seq from its first entry on is there.
         for (let k = this.cacheIndex(from); k < this.tail.length && out.length < limit; k++) {
-          const e = this.tail[k]!;
+          const e = this.tail.at(k)!;
           if (e.seq > last) break;
           if (e.seq > this.ackedThrough && !this.acked.has(e.seq)) out.push(e);
         }
@@ -710,7 +705,7 @@ export class AccountingSpool {
     }
     if (c === start) return;
     this.ackedThrough = c;
-    while (this.tailHead < this.tail.length && this.tail[this.tailHead]!.seq <= c) this.cacheShift();
+    while (this.tail.length > 0 && this.tail.peek()!.seq <= c) this.cacheShift();
     this.scheduleCursor();
   }
 
@@ -821,7 +816,7 @@ export class AccountingSpool {
   private oldestEnqueuedAt(): number | undefined {
     const seq = this.ackedThrough + 1;
     const cached = this.cacheFirstSeq();
-    if (cached !== undefined && seq >= cached) return this.tail[this.cacheIndex(seq)]?.enqueuedAt;
+    if (cached !== undefined && seq >= cached) return this.tail.at(this.cacheIndex(seq))?.enqueuedAt;
     if (this.oldest?.seq !== seq && !this.oldestLookup && !this.closed) {
       this.oldestLookup = this.read(seq - 1, 1)
         .then((es) => {
