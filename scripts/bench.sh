@@ -288,7 +288,13 @@ revision() { # the commit measured, and whether src/ had uncommitted changes
 median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 # ================================================================ scenario: proxy
+# The disk's durable-write latency where the spool and the accounting log live, on the quiet
+# machine before and after the measurements: every acknowledged Accounting-Request waits for
+# such a write, and on a shared VM its speed drifts (README, Benchmark).
+disk_latency() { node scripts/bench/disk-latency.mjs "$OUT" 1000 2>&1 || echo "disk latency not measured"; }
+
 scenario_proxy() {
+  DISK_BEFORE=$(disk_latency)
   [ -f "$REF_CONF/radiusd.conf" ] || die "no FreeRADIUS home config in $REF_CONF (set AAAPROXY_REFERENCE_CONF)"
   for p in 21812 21813; do port_busy "$p" && die "127.0.0.1:$p is already in use (the home server's port)"; done
   start_home "$OUT/home" || die "the FreeRADIUS home server did not answer (see $OUT/home/)"
@@ -347,6 +353,7 @@ scenario_proxy() {
   DAEMON_CPU_TOTAL=$(calc %.1f "$(cpu_ticks "$DAEMON_PID") / $CLK_TCK")
   stop_daemon
   stop_home
+  DISK_AFTER=$(disk_latency)
   PROBLEMS=$(grep -c '"level":[45]0' "$DLOG" || true)
   SPOOLED=$(calc %.0f "$(kv acct_ok "$FINAL_METRICS")")
   DELIVERED=$(calc %.0f "$(kv spool_delivered "$FINAL_METRICS")")
@@ -375,6 +382,8 @@ scenario_proxy() {
       echo "acct through aaaproxy: every ACK follows the spool's durable write; forwarded upstream $(med "aaaproxy,acct,dl")/s while $(med "aaaproxy,acct,sp")/s were spooled (medians over the whole run);"
       echo "      backlog at the end of a run up to $mx records, drained in $(med "aaaproxy,acct,drain") s (median)"
       echo "      spool: records spooled (Accounting-Responses sent) $SPOOLED, aaaproxy_spool_delivered_total $DELIVERED: $([ "$SPOOLED" = "$DELIVERED" ] && echo ok || echo MISMATCH); pending at the end $(kv spool_pending "$FINAL_METRICS")"
+      echo "disk before the runs: $DISK_BEFORE"
+      echo "disk after the runs:  $DISK_AFTER"
     fi
     echo "upstream: timeouts $(kv upstream_timeouts "$FINAL_METRICS"), retransmits $(kv upstream_retransmits "$FINAL_METRICS"), replies dropped $(kv upstream_replies_dropped "$FINAL_METRICS"); packets dropped $(kv dropped "$FINAL_METRICS"), duplicates $(kv duplicates "$FINAL_METRICS")"
     echo "daemon: total CPU ${DAEMON_CPU_TOTAL} s; SIGTERM exit status $DAEMON_RC; warn/error log lines: $PROBLEMS"
@@ -519,13 +528,17 @@ run_peers() {
   cp -p "$LOADGEN" "$sb/loadgen/radload" && touch "$sb/loadgen/radload"
   cfg=$OUT/peers-aaaproxy
   node scripts/bench/proxy-config.mjs "$cfg" nassecret "$pa" "$pc" "$padm" "$HOME_SECRET" 21812 21813
+  DISK_BEFORE=$(disk_latency)
   log "harness: $sb/run.sh ${PEER_ARGS[*]} --extra aaaproxy:$pa:$pc:... (output in $OUT/peers)"
   (cd "$sb" && bash ./run.sh "${PEER_ARGS[@]}" --out "$OUT/peers" \
     --extra "aaaproxy:$pa:$pc:node $ROOT/bin/aaaproxy.js run -c $cfg/aaaproxy.yaml") || status=$?
   [ "$status" -eq 0 ] || die "run.sh exited $status (see $OUT/peers/run.log)"
+  DISK_AFTER=$(disk_latency)
   {
     echo
     node scripts/bench/peers-verdict.mjs "$OUT/peers/raw.tsv"
+    echo "disk before the runs: $DISK_BEFORE"
+    echo "disk after the runs:  $DISK_AFTER"
     echo "aaaproxy: warn/error log lines $(grep -c '"level":[45]0' "$OUT/peers/logs/aaaproxy.log" || true) (logs/aaaproxy.log, all starts);" \
       "spool after the last stop: $(node scripts/bench/spool-state.mjs "$cfg/spool" | tr '\n' ' ')"
     echo "results: $OUT/peers (summary.txt, raw.tsv, runs/, logs/); aaaproxy config: $cfg/aaaproxy.yaml"
