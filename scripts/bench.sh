@@ -407,6 +407,7 @@ med() { median <<<"${V[$1]:-}"; }
 
 # ================================================================ scenario: local
 scenario_local() {
+  DISK_BEFORE=$(disk_latency)
   ROWS=()
   row() { ROWS+=("$(printf '%-10s %-4s %9s %8s %8s %8s %5s %9s %10s %10s' "$@")"); }
   declare -gA RPS P50 P99
@@ -457,6 +458,7 @@ scenario_local() {
 
   # SIGTERM drains and flushes; then the file must hold every committed record.
   stop_daemon
+  DISK_AFTER=$(disk_latency)
   COMMITTED=$(kv acct_records "$FINAL_METRICS")
   LOG_LINES=$(cat "$OUT"/accounting.jsonl* 2>/dev/null | wc -l)
   PROBLEMS=$(grep -c '"level":[45]0' "$DLOG" || true)
@@ -507,6 +509,8 @@ scenario_local() {
       echo "acct: ${ACCT_DURABLE_RPS%.*} records/s durable (each ACK follows fdatasync); during the run $ACCT_RECORDS records in $ACCT_FSYNCS fsyncs = $ACCT_PER_FSYNC records/fsync, mean commit $ACCT_COMMIT_MS ms"
     fi
     echo "      log file lines $LOG_LINES, records committed (metric) $COMMITTED: $([ "$LOG_LINES" = "${COMMITTED%.*}" ] && echo ok || echo MISMATCH)"
+    echo "disk before the runs: $DISK_BEFORE"
+    echo "disk after the aaaproxy runs: $DISK_AFTER"
     echo "daemon: total CPU ${DAEMON_CPU_TOTAL} s; SIGTERM exit status $DAEMON_RC; warn/error log lines: $PROBLEMS"
     echo "results: $OUT"
   } | tee "$OUT/summary.txt"
