@@ -291,7 +291,7 @@ median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR == 
 # The disk's durable-write latency where the spool and the accounting log live, on the quiet
 # machine before and after the measurements: every acknowledged Accounting-Request waits for
 # such a write, and on a shared VM its speed drifts (README, Benchmark).
-disk_latency() { node scripts/bench/disk-latency.mjs "$OUT" 1000 2>&1 || echo "disk latency not measured"; }
+disk_latency() { node bin/aaaproxy.js check-disk --dir "$OUT" --writes 1000 2>&1 || echo "disk latency not measured"; }
 
 scenario_proxy() {
   DISK_BEFORE=$(disk_latency)

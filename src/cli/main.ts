@@ -6,6 +6,7 @@ const USAGE = `Usage: aaaproxy <command> [options]
 Commands:
   run            run the daemon in the foreground
   check-config   validate a config file and everything it names
+  check-disk     time durable writes where the accounting spool and log live
   users          manage the local users file (add, passwd, del, list, unlock)
   certs          private CA and TLS certificates (init, issue, show)
   sessions       the running daemon's session table (list, show)
@@ -27,6 +28,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import('./run.js')).runDaemon(rest);
     case 'check-config':
       return (await import('./check-config.js')).runCheckConfig(rest);
+    case 'check-disk':
+      return (await import('./check-disk.js')).runCheckDisk(rest);
     case 'users':
       return (await import('./users.js')).runUsers(rest);
     case 'certs':
