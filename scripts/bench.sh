@@ -287,12 +287,12 @@ revision() { # the commit measured, and whether src/ had uncommitted changes
 }
 median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-# ================================================================ scenario: proxy
 # The disk's durable-write latency where the spool and the accounting log live, on the quiet
 # machine before and after the measurements: every acknowledged Accounting-Request waits for
 # such a write, and on a shared VM its speed drifts (README, Benchmark).
 disk_latency() { node bin/aaaproxy.js check-disk --dir "$OUT" --writes 1000 2>&1 || echo "disk latency not measured"; }
 
+# ================================================================ scenario: proxy
 scenario_proxy() {
   DISK_BEFORE=$(disk_latency)
   [ -f "$REF_CONF/radiusd.conf" ] || die "no FreeRADIUS home config in $REF_CONF (set AAAPROXY_REFERENCE_CONF)"
