@@ -4,6 +4,7 @@
 #   npm run bench                                   proxy scenario, 3 reps x 10 s, window 64
 #   npm run bench -- --reps 1 --duration 5
 #   npm run bench -- --scenario local               local users + accounting log
+#   npm run bench -- --scenario acct-rounds --reps 5  accounting tails against radsecproxy
 #   npm run bench -- --peers --reps 1 --duration 5 --windows 64
 #
 # Scenario "proxy" (the default): aaaproxy as a proxy in front of a FreeRADIUS home server.
@@ -28,6 +29,12 @@
 # Scenario "local": PAP against a local user (scrypt hash, cached after the first login) and
 # accounting into the durable accounting log; FreeRADIUS answering locally from the same
 # home config as the reference (unless --no-reference). One repetition.
+#
+# Scenario "acct-rounds": accounting only, radsecproxy (../shared/bench/radsecproxy, 127.0.0.1:32813)
+# and aaaproxy in turn, --reps rounds, both in front of the minimal accounting server
+# scripts/bench/acct-responder (built with cc) on 127.0.0.1:21813 instead of FreeRADIUS: without
+# the home server's CPU use and its noise, the two proxies' tails compare more steadily. Each
+# aaaproxy run ends with its spool drained. Prints every round, the medians and their ratios.
 #
 # --peers: runs the shared harness ../shared/bench/run.sh (home server, direct,
 # FreeRADIUS-as-proxy, radsecproxy) with aaaproxy as its --extra target on fixed ports
@@ -69,7 +76,7 @@ usage() {
   sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
   cat <<EOF
 Options:
-  --scenario proxy|local                              (default proxy)
+  --scenario proxy|local|acct-rounds                  (default proxy)
   --duration S     measured seconds per run           (default $DURATION)
   --warmup S       unmeasured warm-up per run         (default $WARMUP)
   --window N       requests kept outstanding          (default $WINDOW)
@@ -118,7 +125,7 @@ while [ $# -gt 0 ]; do
     *) usage >&2; die "unknown option: $1" ;;
   esac
 done
-[ "$SCENARIO" = proxy ] || [ "$SCENARIO" = local ] || die "--scenario: proxy or local, not '$SCENARIO'"
+case "$SCENARIO" in proxy | local | acct-rounds) ;; *) die "--scenario: proxy, local or acct-rounds, not '$SCENARIO'" ;; esac
 for m in $MODES; do [ "$m" = auth ] || [ "$m" = acct ] || die "--modes: auth and/or acct, not '$m'"; done
 awk -v d="$DURATION" 'BEGIN { exit !(d >= 2) }' || die "--duration must be at least 2 s (CPU is sampled inside the window)"
 [[ $PEER_PORTS =~ ^[0-9]+:[0-9]+:[0-9]+$ ]] || die "--peer-ports: AUTH:ACCT:ADMIN, not '$PEER_PORTS'"
@@ -163,6 +170,7 @@ install_missing() { # command=package ...
 }
 if [ "$PEERS" -eq 1 ]; then install_missing freeradius=freeradius radsecproxy=radsecproxy
 elif [ "$SCENARIO" = proxy ]; then install_missing freeradius=freeradius
+elif [ "$SCENARIO" = acct-rounds ]; then install_missing radsecproxy=radsecproxy
 fi
 
 # ---------------------------------------------------------------- build
@@ -518,6 +526,62 @@ scenario_local() {
   [ "$DAEMON_RC" -eq 0 ] || exit 1
 }
 
+# ================================================================ scenario: acct-rounds
+scenario_acct_rounds() {
+  local rep pid res rsp_conf=$SHARED_BENCH/radsecproxy/radsecproxy.conf
+  command -v cc >/dev/null 2>&1 || die "the accounting responder needs a C compiler (cc)"
+  [ -f "$rsp_conf" ] || die "no radsecproxy config at $rsp_conf (set AAAPROXY_SHARED_BENCH)"
+  for p in 21813 32812 32813; do port_busy "$p" && die "127.0.0.1:$p is already in use"; done
+  cc -O2 -o "$OUT/acct-responder" scripts/bench/acct-responder/acct-responder.c scripts/bench/acct-responder/md5.c || die "cannot build the accounting responder"
+  DISK_BEFORE=$(disk_latency)
+  "$OUT/acct-responder" 21813 "$HOME_SECRET" 2>"$OUT/responder.log" &
+  REF_PID=$!
+  wait_for 5 port_busy 21813 || die "the accounting responder did not start (see $OUT/responder.log)"
+  node scripts/bench/proxy-config.mjs "$OUT" nassecret 0 0 0 "$HOME_SECRET" 21812 21813
+  declare -gA V=()
+  add() { V[$1]="${V[$1]:-} $2"; }
+  ROWS=()
+  for rep in $(seq "$REPS"); do
+    TAG=-r$rep
+    radsecproxy -f -c "$rsp_conf" -i "$OUT/radsecproxy.pid" >>"$OUT/radsecproxy.log" 2>&1 &
+    pid=$!
+    wait_for 10 port_busy 32813 || die "radsecproxy did not start (see $OUT/radsecproxy.log)"
+    measure radsecproxy "$pid" acct 32813 nassecret "$REF_PID"
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+    wait_for 10 eval '! port_busy 32813' || die "radsecproxy did not stop"
+    ROWS+=("$(printf '%5s %-12s %8.0f %7.2f %7.2f %9s' "$rep" radsecproxy "$R_RPS" "$R_P50" "$R_P99" "$R_US_REQ")")
+    add rsp,rps "$R_RPS"; add rsp,p50 "$R_P50"; add rsp,p99 "$R_P99"
+
+    start_daemon "$OUT/aaaproxy.yaml" "$OUT/daemon$TAG.log"
+    measure aaaproxy "$DAEMON_PID" acct "$ACCT_PORT" nassecret "$REF_PID"
+    drained() { [ "$(kv spool_pending "$(node scripts/bench/metrics.mjs "$METRICS")")" = 0 ]; }
+    wait_for "$DRAIN_TIMEOUT" drained || die "the spool did not drain within ${DRAIN_TIMEOUT}s (see $METRICS)"
+    stop_daemon
+    [ "$DAEMON_RC" -eq 0 ] || die "aaaproxy exited $DAEMON_RC on SIGTERM (see $OUT/daemon$TAG.log)"
+    ROWS+=("$(printf '%5s %-12s %8.0f %7.2f %7.2f %9s' "$rep" aaaproxy "$R_RPS" "$R_P50" "$R_P99" "$R_US_REQ")")
+    add aaa,rps "$R_RPS"; add aaa,p50 "$R_P50"; add aaa,p99 "$R_P99"
+  done
+  TAG=
+  kill "$REF_PID"; wait "$REF_PID" 2>/dev/null || true
+  DISK_AFTER=$(disk_latency)
+  [ "$KEEP" -eq 1 ] || rm -rf "$OUT"/spool "$OUT"/accounting.jsonl*
+  {
+    echo "aaaproxy bench, acct-rounds  $(date -Is)  $(uname -srm)  node $(node -v)  $(nproc) CPUs  $(revision)"
+    echo "radload acct, window $WINDOW x $SOCKETS sockets, ${DURATION}s per run (+${WARMUP}s warm-up), $REPS round(s); upstream: scripts/bench/acct-responder on 127.0.0.1:21813"
+    echo "each aaaproxy run: every ACK follows the spool's durable write, and the spool is drained before the next run"
+    echo
+    printf '%5s %-12s %8s %7s %7s %9s\n' round target "req/s" "p50 ms" "p99 ms" "cpu us/req"
+    printf '%s\n' "${ROWS[@]}"
+    echo
+    echo "medians: radsecproxy $(med rsp,rps) req/s, p50 $(med rsp,p50), p99 $(med rsp,p99) ms; aaaproxy $(med aaa,rps) req/s, p50 $(med aaa,p50), p99 $(med aaa,p99) ms"
+    echo "aaaproxy/radsecproxy: req/s $(calc %.2f "$(med aaa,rps) / $(med rsp,rps)"), p99 $(calc %.2f "$(med aaa,p99) / $(med rsp,p99)")"
+    echo "responder: $(tail -1 "$OUT/responder.log")"
+    echo "disk before the runs: $DISK_BEFORE"
+    echo "disk after the runs:  $DISK_AFTER"
+    echo "results: $OUT"
+  } | tee "$OUT/summary.txt"
+}
+
 # ================================================================ --peers: the shared harness
 run_peers() {
   local pa pc padm sb cfg status=0
@@ -552,5 +616,6 @@ run_peers() {
 
 if [ "$PEERS" -eq 1 ]; then run_peers
 elif [ "$SCENARIO" = proxy ]; then scenario_proxy
+elif [ "$SCENARIO" = acct-rounds ]; then scenario_acct_rounds
 else scenario_local
 fi
