@@ -573,7 +573,7 @@ scenario_acct_rounds() {
     printf '%5s %-12s %8s %7s %7s %9s\n' round target "req/s" "p50 ms" "p99 ms" "cpu us/req"
     printf '%s\n' "${ROWS[@]}"
     echo
-    echo "medians: radsecproxy $(med rsp,rps) req/s, p50 $(med rsp,p50), p99 $(med rsp,p99) ms; aaaproxy $(med aaa,rps) req/s, p50 $(med aaa,p50), p99 $(med aaa,p99) ms"
+    echo "medians: radsecproxy $(calc %.0f "$(med rsp,rps)") req/s, p50 $(med rsp,p50), p99 $(med rsp,p99) ms; aaaproxy $(calc %.0f "$(med aaa,rps)") req/s, p50 $(med aaa,p50), p99 $(med aaa,p99) ms"
     echo "aaaproxy/radsecproxy: req/s $(calc %.2f "$(med aaa,rps) / $(med rsp,rps)"), p99 $(calc %.2f "$(med aaa,p99) / $(med rsp,p99)")"
     echo "responder: $(tail -1 "$OUT/responder.log")"
     echo "disk before the runs: $DISK_BEFORE"
