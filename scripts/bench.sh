@@ -299,6 +299,9 @@ median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR == 
 # machine before and after the measurements: every acknowledged Accounting-Request waits for
 # such a write, and on a shared VM its speed drifts (README, Benchmark).
 disk_latency() { node bin/aaaproxy.js check-disk --dir "$OUT" --writes 1000 2>&1 || echo "disk latency not measured"; }
+disk_lines() { echo "disk before the runs: $DISK_BEFORE"; echo "disk ${1:-after the runs: } $DISK_AFTER"; }
+# The running daemon's spool has nothing left to deliver.
+spool_drained() { [ "$(kv spool_pending "$(node scripts/bench/metrics.mjs "$METRICS")")" = 0 ]; }
 
 # ================================================================ scenario: proxy
 scenario_proxy() {
@@ -344,9 +347,8 @@ scenario_proxy() {
         backlog=$(kv spool_pending "$m1")
         t0=$(now)
         drain_s=0
-        drained() { [ "$(kv spool_pending "$(node scripts/bench/metrics.mjs "$METRICS")")" = 0 ]; }
         if [ "$backlog" != 0 ]; then
-          wait_for "$DRAIN_TIMEOUT" drained || die "the spool did not drain within ${DRAIN_TIMEOUT}s (see $METRICS)"
+          wait_for "$DRAIN_TIMEOUT" spool_drained || die "the spool did not drain within ${DRAIN_TIMEOUT}s (see $METRICS)"
           drain_s=$(calc %.1f "$(now) - $t0")
         fi
         log "acct: spooled $d_sp/s, delivered $d_dl/s during the run; backlog $backlog at its end, drained in ${drain_s}s"
@@ -390,8 +392,7 @@ scenario_proxy() {
       echo "acct through aaaproxy: every ACK follows the spool's durable write; forwarded upstream $(med "aaaproxy,acct,dl")/s while $(med "aaaproxy,acct,sp")/s were spooled (medians over the whole run);"
       echo "      backlog at the end of a run up to $mx records, drained in $(med "aaaproxy,acct,drain") s (median)"
       echo "      spool: records spooled (Accounting-Responses sent) $SPOOLED, aaaproxy_spool_delivered_total $DELIVERED: $([ "$SPOOLED" = "$DELIVERED" ] && echo ok || echo MISMATCH); pending at the end $(kv spool_pending "$FINAL_METRICS")"
-      echo "disk before the runs: $DISK_BEFORE"
-      echo "disk after the runs:  $DISK_AFTER"
+      disk_lines
     fi
     echo "upstream: timeouts $(kv upstream_timeouts "$FINAL_METRICS"), retransmits $(kv upstream_retransmits "$FINAL_METRICS"), replies dropped $(kv upstream_replies_dropped "$FINAL_METRICS"); packets dropped $(kv dropped "$FINAL_METRICS"), duplicates $(kv duplicates "$FINAL_METRICS")"
     echo "daemon: total CPU ${DAEMON_CPU_TOTAL} s; SIGTERM exit status $DAEMON_RC; warn/error log lines: $PROBLEMS"
@@ -517,8 +518,7 @@ scenario_local() {
       echo "acct: ${ACCT_DURABLE_RPS%.*} records/s durable (each ACK follows fdatasync); during the run $ACCT_RECORDS records in $ACCT_FSYNCS fsyncs = $ACCT_PER_FSYNC records/fsync, mean commit $ACCT_COMMIT_MS ms"
     fi
     echo "      log file lines $LOG_LINES, records committed (metric) $COMMITTED: $([ "$LOG_LINES" = "${COMMITTED%.*}" ] && echo ok || echo MISMATCH)"
-    echo "disk before the runs: $DISK_BEFORE"
-    echo "disk after the aaaproxy runs: $DISK_AFTER"
+    disk_lines "after the aaaproxy runs:"
     echo "daemon: total CPU ${DAEMON_CPU_TOTAL} s; SIGTERM exit status $DAEMON_RC; warn/error log lines: $PROBLEMS"
     echo "results: $OUT"
   } | tee "$OUT/summary.txt"
@@ -541,6 +541,7 @@ scenario_acct_rounds() {
   declare -gA V=()
   add() { V[$1]="${V[$1]:-} $2"; }
   ROWS=()
+  round_row() { ROWS+=("$(printf '%5s %-12s %8.0f %7.2f %7.2f %9s' "$rep" "$1" "$R_RPS" "$R_P50" "$R_P99" "$R_US_REQ")"); }
   for rep in $(seq "$REPS"); do
     TAG=-r$rep
     radsecproxy -f -c "$rsp_conf" -i "$OUT/radsecproxy.pid" >>"$OUT/radsecproxy.log" 2>&1 &
@@ -549,16 +550,15 @@ scenario_acct_rounds() {
     measure radsecproxy "$pid" acct 32813 nassecret "$REF_PID"
     kill "$pid"; wait "$pid" 2>/dev/null || true
     wait_for 10 eval '! port_busy 32813' || die "radsecproxy did not stop"
-    ROWS+=("$(printf '%5s %-12s %8.0f %7.2f %7.2f %9s' "$rep" radsecproxy "$R_RPS" "$R_P50" "$R_P99" "$R_US_REQ")")
+    round_row radsecproxy
     add rsp,rps "$R_RPS"; add rsp,p50 "$R_P50"; add rsp,p99 "$R_P99"
 
     start_daemon "$OUT/aaaproxy.yaml" "$OUT/daemon$TAG.log"
     measure aaaproxy "$DAEMON_PID" acct "$ACCT_PORT" nassecret "$REF_PID"
-    drained() { [ "$(kv spool_pending "$(node scripts/bench/metrics.mjs "$METRICS")")" = 0 ]; }
-    wait_for "$DRAIN_TIMEOUT" drained || die "the spool did not drain within ${DRAIN_TIMEOUT}s (see $METRICS)"
+    wait_for "$DRAIN_TIMEOUT" spool_drained || die "the spool did not drain within ${DRAIN_TIMEOUT}s (see $METRICS)"
     stop_daemon
     [ "$DAEMON_RC" -eq 0 ] || die "aaaproxy exited $DAEMON_RC on SIGTERM (see $OUT/daemon$TAG.log)"
-    ROWS+=("$(printf '%5s %-12s %8.0f %7.2f %7.2f %9s' "$rep" aaaproxy "$R_RPS" "$R_P50" "$R_P99" "$R_US_REQ")")
+    round_row aaaproxy
     add aaa,rps "$R_RPS"; add aaa,p50 "$R_P50"; add aaa,p99 "$R_P99"
   done
   TAG=
@@ -576,8 +576,7 @@ scenario_acct_rounds() {
     echo "medians: radsecproxy $(calc %.0f "$(med rsp,rps)") req/s, p50 $(med rsp,p50), p99 $(med rsp,p99) ms; aaaproxy $(calc %.0f "$(med aaa,rps)") req/s, p50 $(med aaa,p50), p99 $(med aaa,p99) ms"
     echo "aaaproxy/radsecproxy: req/s $(calc %.2f "$(med aaa,rps) / $(med rsp,rps)"), p99 $(calc %.2f "$(med aaa,p99) / $(med rsp,p99)")"
     echo "responder: $(tail -1 "$OUT/responder.log")"
-    echo "disk before the runs: $DISK_BEFORE"
-    echo "disk after the runs:  $DISK_AFTER"
+    disk_lines
     echo "results: $OUT"
   } | tee "$OUT/summary.txt"
 }
@@ -605,8 +604,7 @@ run_peers() {
   {
     echo
     node scripts/bench/peers-verdict.mjs "$OUT/peers/raw.tsv"
-    echo "disk before the runs: $DISK_BEFORE"
-    echo "disk after the runs:  $DISK_AFTER"
+    disk_lines
     echo "aaaproxy: warn/error log lines $(grep -c '"level":[45]0' "$OUT/peers/logs/aaaproxy.log" || true) (logs/aaaproxy.log, all starts);" \
       "spool after the last stop: $(node scripts/bench/spool-state.mjs "$cfg/spool" | tr '\n' ' ')"
     echo "results: $OUT/peers (summary.txt, raw.tsv, runs/, logs/); aaaproxy config: $cfg/aaaproxy.yaml"
