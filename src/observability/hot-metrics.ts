@@ -23,7 +23,12 @@ interface Collected {
 }
 
 abstract class HotMetric<Child> {
-  protected readonly children = new Map<string, { labels: Labels; child: Child }>();
+  protected readonly children: { labels: Labels; child: Child }[] = [];
+  /**
+   * Children by label value, one map level per label, so that a lookup builds no key: the
+   * per-event callers (upstream replies, spool deliveries) look their child up every time.
+   */
+  private tree = new Map<string, unknown>();
 
   constructor(
     registry: Registry,
@@ -36,17 +41,26 @@ abstract class HotMetric<Child> {
     registry.registerMetric(this as unknown as Parameters<Registry['registerMetric']>[0]);
   }
 
-  /** The child for these label values (in labelNames order); callers keep it. */
+  /** The child for these label values (in labelNames order; missing ones are ''). */
   labels(...values: string[]): Child {
-    const key = values.join('\u0000');
-    let entry = this.children.get(key);
-    if (!entry) {
+    let level = this.tree;
+    const last = this.labelNames.length - 1;
+    for (let i = 0; i < last; i++) {
+      const value = values[i] ?? '';
+      let next = level.get(value) as Map<string, unknown> | undefined;
+      if (next === undefined) level.set(value, (next = new Map()));
+      level = next;
+    }
+    const leaf = last < 0 ? '' : (values[last] ?? '');
+    let child = level.get(leaf) as Child | undefined;
+    if (child === undefined) {
       const labels: Labels = {};
       this.labelNames.forEach((n, i) => (labels[n] = values[i] ?? ''));
-      entry = { labels, child: this.newChild() };
-      this.children.set(key, entry);
+      child = this.newChild();
+      level.set(leaf, child);
+      this.children.push({ labels, child });
     }
-    return entry.child;
+    return child;
   }
 
   protected abstract newChild(): Child;
@@ -57,7 +71,8 @@ abstract class HotMetric<Child> {
   }
 
   reset(): void {
-    this.children.clear();
+    this.children.length = 0;
+    this.tree = new Map();
   }
 }
 
@@ -79,7 +94,7 @@ export class HotCounter extends HotMetric<HotCounterChild> {
   }
 
   protected samples(): Sample[] {
-    return [...this.children.values()].map(({ labels, child }) => ({ labels, value: child.value }));
+    return this.children.map(({ labels, child }) => ({ labels, value: child.value }));
   }
 }
 
@@ -122,7 +137,7 @@ export class HotHistogram extends HotMetric<HotHistogramChild> {
 
   protected samples(): Sample[] {
     const out: Sample[] = [];
-    for (const { labels, child } of this.children.values()) {
+    for (const { labels, child } of this.children) {
       let cumulative = 0;
       this.bounds.forEach((le, i) => {
         cumulative += child.counts[i]!;

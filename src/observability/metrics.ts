@@ -43,7 +43,7 @@ export class Metrics {
   private readonly duplicates: Counter<'result'>;
   private readonly lockouts: Counter;
   private readonly lockedUsers: Gauge;
-  private readonly accountingRecords: Counter<'status_type'>;
+  private readonly accountingRecords: HotCounter;
   private readonly accountingFsyncs: Counter;
   private readonly accountingCommit: Histogram;
   private readonly configReloads: Counter<'result'>;
@@ -105,12 +105,13 @@ export class Metrics {
       help: 'Users currently locked out.',
       registers,
     });
-    this.accountingRecords = new Counter({
-      name: 'aaaproxy_accounting_records_total',
-      help: 'Accounting records committed to the log, by Acct-Status-Type.',
-      labelNames: ['status_type'] as const,
-      registers,
-    });
+    // Bumped once per accounting request.
+    this.accountingRecords = new HotCounter(
+      this.registry,
+      'aaaproxy_accounting_records_total',
+      'Accounting-Requests answered, recorded in the accounting log or the spool, by Acct-Status-Type.',
+      ['status_type'],
+    );
     this.accountingFsyncs = new Counter({
       name: 'aaaproxy_accounting_fsyncs_total',
       help: 'fsync calls made by the accounting log (one per group commit).',
