@@ -22,6 +22,16 @@ interface Collected {
   aggregator: 'sum';
 }
 
+/** labels() takes the values as fixed parameters, so a hot metric has at most this many. */
+const MAX_LABELS = 3;
+
+/** The map under `key` in `level`, made on first use. */
+function branch(level: Map<string, unknown>, key: string): Map<string, unknown> {
+  let next = level.get(key) as Map<string, unknown> | undefined;
+  if (next === undefined) level.set(key, (next = new Map()));
+  return next;
+}
+
 abstract class HotMetric<Child> {
   protected readonly children: { labels: Labels; child: Child }[] = [];
   /**
@@ -37,25 +47,26 @@ abstract class HotMetric<Child> {
     readonly type: 'counter' | 'histogram',
     private readonly labelNames: readonly string[],
   ) {
+    if (labelNames.length > MAX_LABELS) throw new Error(`${name}: a hot metric has at most ${MAX_LABELS} labels`);
     // prom-client accepts any object with name, help, type and get().
     registry.registerMetric(this as unknown as Parameters<Registry['registerMetric']>[0]);
   }
 
-  /** The child for these label values (in labelNames order; missing ones are ''). */
-  labels(...values: string[]): Child {
+  /**
+   * The child for these label values, in labelNames order (missing ones are ''). Fixed
+   * parameters rather than a rest array: per-request callers make no allocation here.
+   */
+  labels(a = '', b = '', c = ''): Child {
+    const depth = this.labelNames.length;
     let level = this.tree;
-    const last = this.labelNames.length - 1;
-    for (let i = 0; i < last; i++) {
-      const value = values[i] ?? '';
-      let next = level.get(value) as Map<string, unknown> | undefined;
-      if (next === undefined) level.set(value, (next = new Map()));
-      level = next;
-    }
-    const leaf = last < 0 ? '' : (values[last] ?? '');
+    if (depth > 1) level = branch(level, a);
+    if (depth > 2) level = branch(level, b);
+    const leaf = depth === 0 ? '' : depth === 1 ? a : depth === 2 ? b : c;
     let child = level.get(leaf) as Child | undefined;
     if (child === undefined) {
+      const values = [a, b, c];
       const labels: Labels = {};
-      this.labelNames.forEach((n, i) => (labels[n] = values[i] ?? ''));
+      this.labelNames.forEach((n, i) => (labels[n] = values[i]!));
       child = this.newChild();
       level.set(leaf, child);
       this.children.push({ labels, child });

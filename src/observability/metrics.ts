@@ -15,9 +15,6 @@ export type ReloadResult = 'ok' | 'failed';
 interface Inc {
   inc(value?: number): void;
 }
-interface Observe {
-  observe(value: number): void;
-}
 
 /** 0.1 ms (a local answer) to 1 s (a slow upstream); slower requests land in +Inf. */
 const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
@@ -50,18 +47,13 @@ export class Metrics {
   private readonly configReloadTimestamp: Gauge;
   private readonly duplicateCacheEntries: Gauge;
 
-  /** client -> code -> result -> child: nested so a lookup never concatenates a key. */
-  private readonly requestChildren = new Map<string, Map<string, Map<string, Inc>>>();
-  private readonly durationChildren = new Map<string, Observe>();
+  // prom-client children, cached here (hot-metric children are looked up without building a key).
   private readonly dropChildren = new Map<string, Inc>();
   private readonly duplicateChildren = new Map<string, Inc>();
-  private readonly accountingChildren = new Map<string, Inc>();
   private readonly reloadChildren = new Map<string, Inc>();
 
   // Bound once so the cache misses below do not allocate closures on every call.
   private readonly newDropChild = (reason: string): Inc => this.dropped.labels(reason);
-  private readonly newDurationChild = (code: string): Observe => this.requestDuration.labels(code);
-  private readonly newAccountingChild = (statusType: string): Inc => this.accountingRecords.labels(statusType);
 
   constructor() {
     const registers = [this.registry];
@@ -163,14 +155,8 @@ export class Metrics {
    * peer address, or the label set grows without limit.
    */
   requestCompleted(client: string, code: string, result: string, seconds: number): void {
-    let byCode = this.requestChildren.get(client);
-    if (byCode === undefined) this.requestChildren.set(client, (byCode = new Map()));
-    let byResult = byCode.get(code);
-    if (byResult === undefined) byCode.set(code, (byResult = new Map()));
-    let child = byResult.get(result);
-    if (child === undefined) byResult.set(result, (child = this.requests.labels(client, code, result)));
-    child.inc();
-    memo(this.durationChildren, code, this.newDurationChild).observe(seconds);
+    this.requests.labels(client, code, result).inc();
+    this.requestDuration.labels(code).observe(seconds);
   }
 
   /** A reason outside the initialised set is still counted rather than lost. */
@@ -191,7 +177,7 @@ export class Metrics {
   }
 
   accountingRecord(statusType: string): void {
-    memo(this.accountingChildren, statusType, this.newAccountingChild).inc();
+    this.accountingRecords.labels(statusType).inc();
   }
 
   accountingFsynced(): void {

@@ -56,3 +56,11 @@ t.test('histogram children and reset', async (t) => {
   body = await registry.metrics();
   t.equal(sample(body, 'h_seconds_count{code="x"}'), 1, 'a new child after reset');
 });
+
+t.test('a hot metric takes at most three labels', async (t) => {
+  t.throws(() => new HotCounter(new Registry(), 'four_total', 'help', ['a', 'b', 'c', 'd']), /four_total: a hot metric has at most 3 labels/);
+  const three = new HotCounter(new Registry(), 'three_total', 'help', ['a', 'b', 'c']);
+  three.labels('x', 'y', 'z').inc();
+  t.equal(three.labels('x', 'y', 'z').value, 1);
+  t.equal(three.labels('x', 'y', 'w').value, 0, 'the last label tells children apart');
+});
