@@ -36,7 +36,8 @@ abstract class HotMetric<Child> {
   protected readonly children: { labels: Labels; child: Child }[] = [];
   /**
    * Children by label value, one map level per label, so that a lookup builds no key: the
-   * per-event callers (upstream replies, spool deliveries) look their child up every time.
+   * per-request callers (request counters, upstream replies, spool deliveries) look their
+   * child up every time.
    */
   private tree = new Map<string, unknown>();
 
